@@ -1,0 +1,152 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The internal backend contract.  src/ talks to backends only through this
+ * header: a backend is one static const struct mmapio__backend, and the ring
+ * front end (src/ring.c) picks one per ring.
+ *
+ * Operations (struct mmapio__op) are prepared and validated by src/ring.c,
+ * which fills in everything a backend needs: absolute paths copied to the
+ * heap, a flush's page-rounded file range plus the matching mapping address.
+ * A backend never touches struct mmapio_map.
+ *
+ * Ownership: submit() takes a NULL-terminated chain of operations.  From then
+ * on the backend owns them until it hands each one back, exactly once, through
+ * the engine's done() callback with op->result set (>= 0 or -errno).  done()
+ * may be called from inside submit() (the blocking backend does all its work
+ * there) or from inside reap().  The backend must not touch an op after
+ * handing it back.
+ */
+#ifndef MMAPIO_BACKEND_H
+#define MMAPIO_BACKEND_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mmapio.h"
+#include "visibility.h"
+
+struct mmapio__op {
+	struct mmapio__op *next;  /* chain link, free for the owner's use */
+	enum mmapio_op kind;
+	int result;               /* set by the backend before done() */
+	void *user_data;          /* the caller's pointer, untouched */
+	union {
+		struct {
+			char *path;
+			uint64_t size;     /* may be 0: an empty file */
+			unsigned perm;     /* permission bits, umask applies */
+			unsigned flags;    /* MMAPIO_CREATE_EXCLUSIVE | _SPARSE | _DURABLE */
+		} create;
+		struct {
+			char *src;
+			char *dst;
+			unsigned flags;    /* MMAPIO_COPY_OVERWRITE | _DURABLE */
+		} copy;
+		struct {
+			char *path;
+		} del;
+		struct {
+			int fd;            /* the map's descriptor, valid until done() */
+			void *addr;        /* mapping address of off (page aligned), or NULL */
+			uint64_t off;      /* page aligned */
+			uint64_t len;      /* page-rounded, > 0; may exceed 32 bits */
+		} flush;
+	} u;
+	void *map;                /* ring.c's: the map a flush belongs to */
+	uintptr_t priv[4];        /* backend scratch space */
+};
+
+/* What a backend receives when a ring opens it. */
+struct mmapio__engine_params {
+	unsigned queue_depth;     /* > 0 */
+	/* Hands a finished operation back to the ring.  See the ownership rules. */
+	void (*done)(void *ctx, struct mmapio__op *op);
+	void *ctx;
+};
+
+/* Counters a backend keeps; ring.c adds its own and reports them. */
+struct mmapio__engine_stats {
+	uint64_t uring_sqes;
+	uint64_t uring_enters;
+	uint64_t blocking_ops;
+};
+
+struct mmapio__backend {
+	const char *name;         /* "io_uring", "blocking" */
+	enum mmapio_backend kind;
+
+	/*
+	 * Sets up an engine.  Returns 0 with *engine set, or -errno.  On failure
+	 * writes a human-readable reason ("io_uring_setup: Operation not
+	 * permitted") into why, which holds whylen bytes.  -ENOSYS, -EPERM and
+	 * -ENOMEM mean "this backend cannot run here": AUTO rings then use the
+	 * blocking backend and keep the reason.
+	 */
+	int (*open)(const struct mmapio__engine_params *params, void **engine,
+		    char *why, size_t whylen);
+
+	/*
+	 * Completes every operation the engine still owns (through done()),
+	 * then frees the engine.  Leaks no descriptor.
+	 */
+	void (*close)(void *engine);
+
+	/*
+	 * Takes ownership of the chain.  Returns 0; never fails for individual
+	 * operations (their errors travel in op->result).
+	 */
+	int (*submit)(void *engine, struct mmapio__op *chain);
+
+	/*
+	 * Makes progress: hands back finished operations.  Waits until at
+	 * least min operations have been handed back by this call, or
+	 * timeout_ms has passed (-1: no limit; 0: poll).  Returns the number
+	 * handed back, or -EINTR.
+	 */
+	int (*reap)(void *engine, unsigned min, int timeout_ms);
+
+	/*
+	 * Number of operations the engine owns (submitted, not yet handed
+	 * back).
+	 */
+	unsigned (*owned)(void *engine);
+
+	/*
+	 * Asks the engine to signal efd (an eventfd) whenever an operation may
+	 * have finished.  Returns 0 or -errno.
+	 */
+	int (*set_eventfd)(void *engine, int efd);
+
+	void (*stats)(void *engine, struct mmapio__engine_stats *out);
+};
+
+/* The blocking backend (fallback/). */
+extern MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_blocking;
+
+/*
+ * The io_uring backend (uring/).  In builds without io_uring it is a stub
+ * whose open() returns -ENOTSUP with the reason "io_uring: not built".
+ */
+extern MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_uring;
+
+/*
+ * Runs one operation with blocking system calls and returns its result
+ * (>= 0 or -errno) without calling done().  The io_uring backend uses it
+ * per operation where the kernel lacks an opcode.  Thread-safe.
+ */
+MMAPIO_INTERNAL int mmapio__blocking_run(struct mmapio__op *op);
+
+
+/*
+ * Opens (creating) path for reading and writing and gives it exactly size
+ * bytes: O_CREAT|O_CLOEXEC, plus O_EXCL with MMAPIO_CREATE_EXCLUSIVE and
+ * O_TRUNC without it; fallocate unless MMAPIO_CREATE_SPARSE, falling back to
+ * ftruncate where the filesystem refuses (EOPNOTSUPP); with
+ * MMAPIO_CREATE_DURABLE, fsync of the file and of its directory.  Returns the
+ * descriptor (>= 0), with *created telling whether this call made the file
+ * (it is unlinked again on failure), or -errno.  Thread-safe.
+ */
+MMAPIO_INTERNAL int mmapio__blocking_create_fd(const char *path, uint64_t size, unsigned perm,
+					       unsigned flags, int *created);
+
+#endif

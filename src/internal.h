@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Internals shared by the core's files.  Nothing here is public.
+ */
+#ifndef MMAPIO_INTERNAL_H
+#define MMAPIO_INTERNAL_H
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "backend.h"
+#include "mmapio.h"
+#include "visibility.h"
+
+struct mmapio_map {
+	int fd;
+	enum mmapio_mode mode;
+	unsigned flags;           /* mmapio_options.flags it was made with */
+	unsigned char *base;      /* NULL while nothing is mapped or reserved */
+	/*
+	 * File length in bytes.  Written only under the write lock (resize);
+	 * read with __atomic_load_n(.., __ATOMIC_ACQUIRE) by lock-free paths.
+	 */
+	uint64_t len;
+	size_t mapped;            /* bytes of the file mapped: len rounded to pages */
+	size_t reservation;       /* bytes of address space held at base; 0 if none */
+	bool has_lock;            /* false for read-only maps: no lock on reads */
+	pthread_rwlock_t lock;
+	unsigned views;           /* views out; atomic */
+	unsigned ops;             /* ring operations on this map not yet reaped; atomic */
+	int flush_error;          /* first write-back error, sticky; atomic */
+};
+
+/* The system page size, cached.  Thread-safe. */
+MMAPIO_INTERNAL size_t mmapio__page_size(void);
+
+/*
+ * Checks [off, off + len) against a map of map_len bytes without overflow.
+ * Returns 0 or -ERANGE (see the rules in mmapio.h).
+ */
+static inline int mmapio__check_range(uint64_t map_len, uint64_t off, uint64_t len)
+{
+	if (off >= map_len || len > map_len - off)
+		return -ERANGE;
+	return 0;
+}
+
+/*
+ * Copies len bytes from src to dst, either of which is inside a mapping,
+ * catching SIGBUS.  Returns 0, or -EFAULT when the copy faulted.  Installs
+ * the library's SIGBUS handler on first use; faults outside guarded copies
+ * are passed on to the previously installed handler (or the default action).
+ */
+MMAPIO_INTERNAL int mmapio__guarded_copy(void *dst, const void *src, size_t len);
+
+/*
+ * Runs one prepared operation synchronously through the calling thread's
+ * default ring and returns its result.  The op is heap-allocated by the
+ * caller with the ring's allocator (mmapio__op_new) and freed here.
+ */
+MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op);
+
+/* Allocates a zeroed operation; NULL on ENOMEM.  Free with mmapio__op_free. */
+MMAPIO_INTERNAL struct mmapio__op *mmapio__op_new(enum mmapio_op kind);
+/* Frees an operation and the paths it owns.  NULL is a no-op. */
+MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op);
+
+/*
+ * Fills op (kind MMAPIO_OP_FLUSH) for [off, off + len) of map, rounded out to
+ * pages, and counts it in map->ops.  Returns 0, -EINVAL or -ERANGE.
+ * mmapio__flush_finish() must follow once the op has completed.
+ */
+MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_t len,
+					  struct mmapio__op *op);
+/*
+ * Records a flush result in the map (the sticky write-back error), uncounts
+ * the op, and returns the result the caller should see.
+ */
+MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result);
+
+/*
+ * Validates a struct mmapio_options (NULL allowed) for the given allowed
+ * flags.  Returns 0 or -EINVAL.
+ */
+MMAPIO_INTERNAL int mmapio__check_options(const struct mmapio_options *opts, unsigned allowed);
+
+#endif

@@ -1,0 +1,57 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The system-call table.  Every system call that src/ and fallback/ make goes
+ * through mmapio__sys (SQLite's aSyscall pattern), so that tests can replace
+ * an entry to inject EINTR, ENOSPC, EIO or short transfers.  Each entry
+ * follows the library's convention: the result (>= 0) on success, -errno on
+ * failure; errno is never the channel.
+ *
+ * The table is process-wide and not synchronised: tests swap entries while
+ * no other thread is inside the library, and restore them with
+ * mmapio__sys_reset().
+ */
+#ifndef MMAPIO_SYS_H
+#define MMAPIO_SYS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include "visibility.h"
+
+struct mmapio__sys {
+	int (*openat)(int dirfd, const char *path, int flags, unsigned mode);
+	int (*close)(int fd);
+	int (*fstat)(int fd, struct stat *st);
+	int (*fstatat)(int dirfd, const char *path, struct stat *st, int flags);
+	int (*ftruncate)(int fd, uint64_t len);
+	int (*fallocate)(int fd, int mode, uint64_t off, uint64_t len);
+	int (*fsync)(int fd);
+	int (*fdatasync)(int fd);
+	int (*dupfd)(int fd); /* fcntl(F_DUPFD_CLOEXEC, 0) */
+	int (*fcntl_getfl)(int fd);
+	/* Stores the mapping in *out; never returns MAP_FAILED. */
+	int (*mmap)(void *addr, size_t len, int prot, int flags, int fd, uint64_t off, void **out);
+	int (*munmap)(void *addr, size_t len);
+	int (*mremap)(void *old, size_t old_len, size_t new_len, int flags, void **out);
+	int (*msync)(void *addr, size_t len, int flags);
+	int (*madvise)(void *addr, size_t len, int advice);
+	int (*mlock)(const void *addr, size_t len);
+	int (*munlock)(const void *addr, size_t len);
+	/* Transfers return the byte count, which may be short. */
+	int64_t (*pread)(int fd, void *buf, size_t len, uint64_t off);
+	int64_t (*pwrite)(int fd, const void *buf, size_t len, uint64_t off);
+	int64_t (*copy_file_range)(int in, uint64_t *in_off, int out, uint64_t *out_off,
+				   size_t len);
+	int (*ficlone)(int dst, int src); /* ioctl(FICLONE) */
+	int (*unlinkat)(int dirfd, const char *path, int flags);
+	int (*fchmod)(int fd, unsigned mode);
+};
+
+extern MMAPIO_INTERNAL struct mmapio__sys mmapio__sys;
+
+/* Restores every entry of mmapio__sys to the real system call. */
+MMAPIO_INTERNAL void mmapio__sys_reset(void);
+
+#endif

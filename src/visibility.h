@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Symbols shared between the library's own files (mmapio__*).  They are
+ * hidden from the shared library's export table but remain linkable from the
+ * static library, which is how the tests reach the syscall table.
+ */
+#ifndef MMAPIO_VISIBILITY_H
+#define MMAPIO_VISIBILITY_H
+
+#if defined(__GNUC__)
+#define MMAPIO_INTERNAL __attribute__((visibility("hidden")))
+#else
+#define MMAPIO_INTERNAL
+#endif
+
+#endif
