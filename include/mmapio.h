@@ -56,9 +56,12 @@ extern "C" {
 #define MMAPIO_VERSION_PATCH 0
 #define MMAPIO_VERSION_STRING "0.1.0"
 
-/* Encodes a version as one comparable number. */
+/*
+ * Encodes a version as one comparable number.  Plain integer arithmetic, so
+ * that it also works in #if.
+ */
 #define MMAPIO_VERSION_ENCODE(maj, min, patch) \
-	(((unsigned long)(maj) << 16) | ((unsigned long)(min) << 8) | (unsigned long)(patch))
+	(((maj) * 65536L) + ((min) * 256L) + (patch))
 
 /* The version of the header being compiled against. */
 #define MMAPIO_VERSION_NUMBER \

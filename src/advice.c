@@ -1,0 +1,162 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Advice, prefetch and memory locking by range.  Ranges are checked like
+ * every other access, then rounded out to whole pages (the kernel wants a
+ * page-aligned start) and clamped to the pages the map has mapped.
+ */
+#include <sys/mman.h>
+
+#include "internal.h"
+#include "sys.h"
+
+/* Linux 5.14 added these; older headers lack them. */
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+
+/* What a range operation does once the range is resolved to pages. */
+enum range_op { RANGE_ADVISE, RANGE_LOCK, RANGE_UNLOCK };
+
+/*
+ * Takes the read lock of a writable map so that resize cannot move or cut
+ * the pages under the call.  A thread holding a mutable view already owns
+ * the write lock (glibc reports EDEADLK rather than waiting for itself), and
+ * nothing can change while it does, so it proceeds unlocked.  Returns 0
+ * with *locked telling whether to unlock, or -errno.
+ */
+static int read_lock(struct mmapio_map *map, bool *locked)
+{
+	int rc;
+
+	*locked = false;
+	if (!map->has_lock)
+		return 0;
+	rc = pthread_rwlock_rdlock(&map->lock);
+	if (rc == EDEADLK)
+		return 0;
+	if (rc != 0)
+		return -rc;
+	*locked = true;
+	return 0;
+}
+
+/*
+ * Applies op (with advice for RANGE_ADVISE) to [off, off + len) of map,
+ * rounded out to pages.  A zero-length range at a valid offset does
+ * nothing.  Returns 0, -ERANGE, or -errno from the system call.
+ */
+static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum range_op op,
+		       int advice)
+{
+	size_t page = mmapio__page_size();
+	uint64_t start, end;
+	bool locked;
+	void *addr;
+	size_t n;
+	int rc;
+
+	rc = read_lock(map, &locked);
+	if (rc < 0)
+		return rc;
+	rc = mmapio__check_range(map->len, off, len);
+	if (rc < 0 || len == 0)
+		goto out;
+	start = off & ~(uint64_t)(page - 1);
+	/* off + len <= map->len <= SIZE_MAX: rounding up cannot overflow. */
+	end = (off + len + page - 1) & ~(uint64_t)(page - 1);
+	if (end > map->mapped)
+		end = map->mapped;
+	addr = map->base + start;
+	n = (size_t)(end - start);
+	switch (op) {
+	case RANGE_ADVISE:
+		rc = mmapio__sys.madvise(addr, n, advice);
+		break;
+	case RANGE_LOCK:
+		rc = mmapio__sys.mlock(addr, n);
+		break;
+	case RANGE_UNLOCK:
+		rc = mmapio__sys.munlock(addr, n);
+		break;
+	}
+out:
+	if (locked)
+		pthread_rwlock_unlock(&map->lock);
+	return rc;
+}
+
+/*
+ * Gives the kernel advice about [off, off + len).  Returns 0; -EINVAL for
+ * NULL or an unknown advice; -ERANGE; -EACCES for POPULATE_WRITE on a
+ * read-only map; -ENOTSUP when the kernel does not know POPULATE_READ or
+ * POPULATE_WRITE (it answers EINVAL); -EFAULT when populating hit a page
+ * past end of file or an I/O error; other -errno from madvise.
+ */
+MMAPIO_EXPORT int mmapio_advise(mmapio_map *map, uint64_t off, uint64_t len,
+				enum mmapio_advice advice)
+{
+	int adv, rc;
+
+	if (!map)
+		return -EINVAL;
+	switch (advice) {
+	case MMAPIO_ADVICE_NORMAL:
+		adv = MADV_NORMAL;
+		break;
+	case MMAPIO_ADVICE_RANDOM:
+		adv = MADV_RANDOM;
+		break;
+	case MMAPIO_ADVICE_SEQUENTIAL:
+		adv = MADV_SEQUENTIAL;
+		break;
+	case MMAPIO_ADVICE_WILLNEED:
+		adv = MADV_WILLNEED;
+		break;
+	case MMAPIO_ADVICE_DONTNEED:
+		adv = MADV_DONTNEED;
+		break;
+	case MMAPIO_ADVICE_POPULATE_READ:
+		adv = MADV_POPULATE_READ;
+		break;
+	case MMAPIO_ADVICE_POPULATE_WRITE:
+		if (map->mode == MMAPIO_READ_ONLY)
+			return -EACCES;
+		adv = MADV_POPULATE_WRITE;
+		break;
+	default:
+		return -EINVAL;
+	}
+	rc = range_apply(map, off, len, RANGE_ADVISE, adv);
+	/*
+	 * The range is page-aligned and mapped, so EINVAL can only mean that
+	 * the kernel (before 5.14) does not know the populate advice.
+	 */
+	if (rc == -EINVAL && (adv == MADV_POPULATE_READ || adv == MADV_POPULATE_WRITE))
+		return -ENOTSUP;
+	return rc;
+}
+
+/*
+ * Locks [off, off + len), rounded out to pages, into memory.  Returns 0;
+ * -EINVAL for NULL; -ERANGE; -ENOMEM or -EPERM from mlock.
+ */
+MMAPIO_EXPORT int mmapio_lock(mmapio_map *map, uint64_t off, uint64_t len)
+{
+	if (!map)
+		return -EINVAL;
+	return range_apply(map, off, len, RANGE_LOCK, 0);
+}
+
+/*
+ * Unlocks [off, off + len), rounded out to pages.  Returns 0; -EINVAL for
+ * NULL; -ERANGE; -errno from munlock.
+ */
+MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len)
+{
+	if (!map)
+		return -EINVAL;
+	return range_apply(map, off, len, RANGE_UNLOCK, 0);
+}
