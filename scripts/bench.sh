@@ -1,0 +1,18 @@
+#!/bin/sh
+# SPDX-License-Identifier: Apache-2.0
+# Builds the benchmark program (release build) and runs its default workload
+# in a fresh temporary directory, printing the table.  Extra arguments go to
+# the program, e.g. sh scripts/bench.sh --quick --json out.json
+set -eu
+cd "$(dirname "$0")/.."
+sh scripts/deps.sh
+build=build-release
+if [ -d "$build" ]; then
+	meson setup --reconfigure "$build" --buildtype=release -Dbenchmarks=enabled >/dev/null
+else
+	meson setup "$build" --buildtype=release -Dbenchmarks=enabled >/dev/null
+fi
+ninja -C "$build" >/dev/null
+dir=$(mktemp -d "${TMPDIR:-/var/tmp}/mmapio-bench-XXXXXX")
+trap 'rm -rf "$dir"' EXIT
+"$build/benchmarks/mmapio-bench" --dir "$dir" "$@"
