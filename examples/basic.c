@@ -10,8 +10,8 @@
 
 int main(int argc, char **argv)
 {
-	char dirbuf[256], path[512];
-	const char *dir = example_dir(argc, argv, dirbuf, sizeof(dirbuf));
+	char path[512];
+	const char *dir = example_dir(argc, argv);
 	const char msg[] = "Hello, mmap!";
 	mmapio_map *map;
 	struct mmapio_view view;

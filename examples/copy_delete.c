@@ -10,8 +10,8 @@
 
 int main(int argc, char **argv)
 {
-	char dirbuf[256], src[512], dst[512], back[16];
-	const char *dir = example_dir(argc, argv, dirbuf, sizeof(dirbuf));
+	char src[512], dst[512], back[16];
+	const char *dir = example_dir(argc, argv);
 	mmapio_map *map;
 	int rc;
 

@@ -8,6 +8,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include <mmapio.h>
 
@@ -22,22 +23,32 @@
 		}                                                              \
 	} while (0)
 
+static char example_tmpdir[256];
+
+/* Removes the scratch directory at exit; it is empty once an example passed. */
+static void example_remove_tmpdir(void)
+{
+	rmdir(example_tmpdir);
+}
+
 /*
  * Returns argv[1] when given, else a fresh directory made with mkdtemp under
- * $TMPDIR (or /tmp).  The path is written into buf.
+ * $TMPDIR (or /tmp) and removed again at exit.
  */
-static inline const char *example_dir(int argc, char **argv, char *buf, size_t len)
+static inline const char *example_dir(int argc, char **argv)
 {
 	const char *tmp = getenv("TMPDIR");
 
 	if (argc > 1)
 		return argv[1];
-	snprintf(buf, len, "%s/mmapio-example-XXXXXX", tmp ? tmp : "/tmp");
-	if (!mkdtemp(buf)) {
+	snprintf(example_tmpdir, sizeof(example_tmpdir), "%s/mmapio-example-XXXXXX",
+		 tmp ? tmp : "/tmp");
+	if (!mkdtemp(example_tmpdir)) {
 		perror("mkdtemp");
 		exit(1);
 	}
-	return buf;
+	atexit(example_remove_tmpdir);
+	return example_tmpdir;
 }
 
 #endif

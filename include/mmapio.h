@@ -21,6 +21,7 @@
  *
  *   -EINVAL   NULL pointer, unknown flag or mode, zero size where not
  *             allowed, non-zero reserved field, misaligned atomic offset
+ *             (mmapio_atomic_*)
  *   -ERANGE   off + len beyond the map (checked without overflow)
  *   -EACCES   write, mutable view or resize on a read-only map
  *             (resize also on a copy-on-write map, see mmapio_resize)
@@ -283,6 +284,37 @@ MMAPIO_EXPORT int mmapio_view_write(mmapio_map *map, uint64_t off, size_t len,
  * NULL or an already released (zeroed) view is a no-op.
  */
 MMAPIO_EXPORT void mmapio_view_release(struct mmapio_view *view);
+
+/* ------------------------------------------------------------------------ */
+/* Atomic words                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Sequentially consistent atomic operations on naturally aligned 64- and
+ * 32-bit words of the map, for counters and flags shared between threads or
+ * between processes mapping the same file read-write.  off must be a
+ * multiple of the word size.  They take no write lock (writable maps hold
+ * the read lock only to keep resize out), and like views they are not
+ * guarded against SIGBUS.  Thread-safe.
+ *
+ * Each returns 0 (the CAS calls: 1 when the word held *expected and was
+ * replaced by desired, 0 when it was not, with *expected updated to the
+ * value found); -EINVAL for NULL arguments or a misaligned offset; -ERANGE
+ * for a word outside the map; -EACCES for store, add or CAS on a read-only
+ * map.  fetch_add stores the previous value in *old when old is not NULL.
+ */
+MMAPIO_EXPORT int mmapio_atomic_load_u64(mmapio_map *map, uint64_t off, uint64_t *out);
+MMAPIO_EXPORT int mmapio_atomic_store_u64(mmapio_map *map, uint64_t off, uint64_t value);
+MMAPIO_EXPORT int mmapio_atomic_fetch_add_u64(mmapio_map *map, uint64_t off, uint64_t delta,
+					      uint64_t *old);
+MMAPIO_EXPORT int mmapio_atomic_cas_u64(mmapio_map *map, uint64_t off, uint64_t *expected,
+					uint64_t desired);
+MMAPIO_EXPORT int mmapio_atomic_load_u32(mmapio_map *map, uint64_t off, uint32_t *out);
+MMAPIO_EXPORT int mmapio_atomic_store_u32(mmapio_map *map, uint64_t off, uint32_t value);
+MMAPIO_EXPORT int mmapio_atomic_fetch_add_u32(mmapio_map *map, uint64_t off, uint32_t delta,
+					      uint32_t *old);
+MMAPIO_EXPORT int mmapio_atomic_cas_u32(mmapio_map *map, uint64_t off, uint32_t *expected,
+					uint32_t desired);
 
 /* ------------------------------------------------------------------------ */
 /* Segments                                                                 */

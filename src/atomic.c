@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Atomic access to aligned 32- and 64-bit words of a map: counters, flags
+ * and sequence numbers shared between threads, and between processes that
+ * map the same file read-write (MAP_SHARED makes the memory one).
+ *
+ * Every operation is sequentially consistent.  Alignment is checked on the
+ * file offset; the base is page aligned, so the address is aligned too, and
+ * a misaligned atomic would be torn or fault on some machines.  Writable
+ * maps hold the read lock for the operation: the words themselves need no
+ * lock, only resize must be kept out.
+ */
+#include "internal.h"
+
+/*
+ * Finds the word at off for an atomic of size bytes, taking the read lock
+ * on writable maps.  Returns 0 with *word set (the caller then calls
+ * word_end), or -EINVAL, -EACCES, -ERANGE, -errno from the lock.
+ */
+static int word_begin(mmapio_map *map, uint64_t off, unsigned size, int store, void **word)
+{
+	int rc;
+
+	if (!map || off % size != 0)
+		return -EINVAL;
+	if (store && map->mode == MMAPIO_READ_ONLY)
+		return -EACCES;
+	if (!map->has_lock) {
+		rc = mmapio__check_range(__atomic_load_n(&map->len, __ATOMIC_RELAXED), off, size);
+		if (rc == 0)
+			*word = map->base + off;
+		return rc;
+	}
+	rc = pthread_rwlock_rdlock(&map->lock);
+	if (rc != 0)
+		return -rc;
+	rc = mmapio__check_range(map->len, off, size);
+	if (rc < 0) {
+		pthread_rwlock_unlock(&map->lock);
+		return rc;
+	}
+	*word = map->base + off;
+	return 0;
+}
+
+/* Drops what word_begin took. */
+static void word_end(mmapio_map *map)
+{
+	if (map->has_lock)
+		pthread_rwlock_unlock(&map->lock);
+}
+
+MMAPIO_EXPORT int mmapio_atomic_load_u64(mmapio_map *map, uint64_t off, uint64_t *out)
+{
+	void *w;
+	int rc = out ? word_begin(map, off, 8, 0, &w) : -EINVAL;
+
+	if (rc < 0)
+		return rc;
+	*out = __atomic_load_n((uint64_t *)w, __ATOMIC_SEQ_CST);
+	word_end(map);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_store_u64(mmapio_map *map, uint64_t off, uint64_t value)
+{
+	void *w;
+	int rc = word_begin(map, off, 8, 1, &w);
+
+	if (rc < 0)
+		return rc;
+	__atomic_store_n((uint64_t *)w, value, __ATOMIC_SEQ_CST);
+	word_end(map);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_fetch_add_u64(mmapio_map *map, uint64_t off, uint64_t delta,
+					      uint64_t *old)
+{
+	void *w;
+	uint64_t prev;
+	int rc = word_begin(map, off, 8, 1, &w);
+
+	if (rc < 0)
+		return rc;
+	prev = __atomic_fetch_add((uint64_t *)w, delta, __ATOMIC_SEQ_CST);
+	word_end(map);
+	if (old)
+		*old = prev;
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_cas_u64(mmapio_map *map, uint64_t off, uint64_t *expected,
+					uint64_t desired)
+{
+	void *w;
+	int rc = expected ? word_begin(map, off, 8, 1, &w) : -EINVAL;
+
+	if (rc < 0)
+		return rc;
+	rc = __atomic_compare_exchange_n((uint64_t *)w, expected, desired, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST);
+	word_end(map);
+	return rc ? 1 : 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_load_u32(mmapio_map *map, uint64_t off, uint32_t *out)
+{
+	void *w;
+	int rc = out ? word_begin(map, off, 4, 0, &w) : -EINVAL;
+
+	if (rc < 0)
+		return rc;
+	*out = __atomic_load_n((uint32_t *)w, __ATOMIC_SEQ_CST);
+	word_end(map);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_store_u32(mmapio_map *map, uint64_t off, uint32_t value)
+{
+	void *w;
+	int rc = word_begin(map, off, 4, 1, &w);
+
+	if (rc < 0)
+		return rc;
+	__atomic_store_n((uint32_t *)w, value, __ATOMIC_SEQ_CST);
+	word_end(map);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_fetch_add_u32(mmapio_map *map, uint64_t off, uint32_t delta,
+					      uint32_t *old)
+{
+	void *w;
+	uint32_t prev;
+	int rc = word_begin(map, off, 4, 1, &w);
+
+	if (rc < 0)
+		return rc;
+	prev = __atomic_fetch_add((uint32_t *)w, delta, __ATOMIC_SEQ_CST);
+	word_end(map);
+	if (old)
+		*old = prev;
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_atomic_cas_u32(mmapio_map *map, uint64_t off, uint32_t *expected,
+					uint32_t desired)
+{
+	void *w;
+	int rc = expected ? word_begin(map, off, 4, 1, &w) : -EINVAL;
+
+	if (rc < 0)
+		return rc;
+	rc = __atomic_compare_exchange_n((uint32_t *)w, expected, desired, 0, __ATOMIC_SEQ_CST,
+					 __ATOMIC_SEQ_CST);
+	word_end(map);
+	return rc ? 1 : 0;
+}
