@@ -1,0 +1,50 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * What src/ring.c offers src/sync.c beyond the public ring API: running one
+ * operation to completion on a ring, and building the flush operation of a
+ * range with the rules for read-only, copy-on-write and empty ranges in one
+ * place.  Nothing here is public.
+ */
+#ifndef MMAPIO_RING_H
+#define MMAPIO_RING_H
+
+#include <stdint.h>
+
+#include "internal.h"
+
+/*
+ * Builds the operation that flushes [off, off + len) of map.  Read-only and
+ * copy-on-write maps, and empty ranges, get an operation that the ring
+ * completes by itself without a backend (result 0, or the map's sticky
+ * write-back error for an empty range of a read-write map); the others are
+ * filled by mmapio__flush_prepare and count in map->ops until
+ * mmapio__op_finish.  Returns 0 with *out set (free it with mmapio__op_free
+ * after mmapio__op_finish, or hand it to mmapio__ring_run); -EINVAL for a
+ * NULL map; -ERANGE for a range outside the map; -ENOMEM.
+ */
+MMAPIO_INTERNAL int mmapio__flush_op(mmapio_map *map, uint64_t off, uint64_t len,
+				     struct mmapio__op **out);
+
+/*
+ * True when op is a flush that the ring completes itself, with the result
+ * already in op->result, and that no backend may see.
+ */
+MMAPIO_INTERNAL bool mmapio__op_is_local(const struct mmapio__op *op);
+
+/*
+ * Turns a completed operation's result into the one the caller sees: for a
+ * flush of a map it records the result in the map (the sticky write-back
+ * error) and releases the map (mmapio__flush_finish).  Call exactly once per
+ * completed operation.  Returns the result.
+ */
+MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op);
+
+/*
+ * Runs op on ring and waits for it, ignoring signals.  The ring must hold no
+ * other operation (it is the thread's private default ring).  Takes
+ * ownership of op and frees it.  Returns the operation's result (>= 0 or
+ * -errno), or -errno when the backend refused it.
+ */
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op);
+
+#endif

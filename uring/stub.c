@@ -1,0 +1,78 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The io_uring backend of a build without io_uring (-During=disabled, or no
+ * liburing): a table whose open() refuses, so that src/ needs no #ifdef and
+ * AUTO rings fall back to the blocking backend with a reason.
+ */
+#include <errno.h>
+#include <stdio.h>
+
+#include "backend.h"
+
+/* Returns -ENOTSUP with the reason "io_uring: not built". */
+static int stub_open(const struct mmapio__engine_params *params, void **engine, char *why,
+		     size_t whylen)
+{
+	(void)params;
+	(void)engine;
+	if (why != NULL && whylen > 0)
+		snprintf(why, whylen, "io_uring: not built");
+	return -ENOTSUP;
+}
+
+/* Never called: open() never succeeds. */
+static void stub_close(void *engine)
+{
+	(void)engine;
+}
+
+/* Never called; returns -ENOTSUP. */
+static int stub_submit(void *engine, struct mmapio__op *chain)
+{
+	(void)engine;
+	(void)chain;
+	return -ENOTSUP;
+}
+
+/* Never called; returns 0. */
+static int stub_reap(void *engine, unsigned min, int timeout_ms)
+{
+	(void)engine;
+	(void)min;
+	(void)timeout_ms;
+	return 0;
+}
+
+/* Never called; returns 0. */
+static unsigned stub_owned(void *engine)
+{
+	(void)engine;
+	return 0;
+}
+
+/* Never called; returns -ENOTSUP. */
+static int stub_set_eventfd(void *engine, int efd)
+{
+	(void)engine;
+	(void)efd;
+	return -ENOTSUP;
+}
+
+/* Never called; leaves *out alone. */
+static void stub_stats(void *engine, struct mmapio__engine_stats *out)
+{
+	(void)engine;
+	(void)out;
+}
+
+MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_uring = {
+	.name = "io_uring",
+	.kind = MMAPIO_BACKEND_URING,
+	.open = stub_open,
+	.close = stub_close,
+	.submit = stub_submit,
+	.reap = stub_reap,
+	.owned = stub_owned,
+	.set_eventfd = stub_set_eventfd,
+	.stats = stub_stats,
+};
