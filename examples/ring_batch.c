@@ -3,6 +3,7 @@
  * The ring tour: batch-create 1000 files, copy one, flush a map, and reap
  * every completion from an epoll loop watching the ring's eventfd.
  */
+#include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/stat.h>
@@ -54,8 +55,12 @@ int main(int argc, char **argv)
 	while (outstanding > 0) {
 		struct epoll_event got;
 
-		if (epoll_wait(ep, &got, 1, 10000) <= 0) {
-			fprintf(stderr, "no completion within 10 s, %u outstanding\n", outstanding);
+		n = epoll_wait(ep, &got, 1, 10000);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "epoll_wait: %s, %u outstanding\n",
+				n < 0 ? strerror(errno) : "no completion within 10 s", outstanding);
 			return 1;
 		}
 		while ((n = mmapio_ring_peek(ring, done, 64)) > 0) {

@@ -228,9 +228,17 @@ MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t l
  * Copies len bytes from src into the map at off, under the map's write lock
  * (the seed's update_region).  Not durable until flushed.
  *
+ * Writes of 64 KiB or more into pages that are not yet in the page cache go
+ * through pwrite(2) on the map's descriptor, which fills fresh pages without
+ * a fault and a zero-fill each (over twice as fast); the mapping sees the
+ * bytes at once, as both share the page cache.  Copy-on-write maps always
+ * copy through the mapping.
+ *
  * Returns 0; -EINVAL for NULL arguments; -EACCES on a read-only map; -ERANGE
- * for a range outside the map; -EFAULT when the copy faulted (file truncated
- * underneath, no space behind a sparse file, I/O error).  Thread-safe.
+ * for a range outside the map; -EFAULT when the copy faulted or the file was
+ * found shorter than the map (truncated underneath, no space behind a sparse
+ * file, I/O error); -ENOSPC or -EIO where pwrite reported them.  On failure
+ * the range holds an unspecified mix of old and new bytes.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, size_t len);
 

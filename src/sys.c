@@ -304,6 +304,12 @@ static int real_fchmod(int fd, unsigned mode)
 	return rc < 0 ? neg_errno() : 0;
 }
 
+/* Returns 0 or -errno. */
+static int real_mincore(void *addr, size_t len, unsigned char *vec)
+{
+	return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
+}
+
 /* The initialiser is spelled once and used for the table and for reset. */
 #define MMAPIO__SYS_REAL                                                      \
 	{                                                                     \
@@ -315,7 +321,8 @@ static int real_fchmod(int fd, unsigned mode)
 		.mmap = real_mmap, .munmap = real_munmap,                     \
 		.mremap = real_mremap, .msync = real_msync,                   \
 		.madvise = real_madvise, .mlock = real_mlock,                 \
-		.munlock = real_munlock, .pread = real_pread,                 \
+		.munlock = real_munlock, .mincore = real_mincore,             \
+		.pread = real_pread,                                          \
 		.pwrite = real_pwrite,                                        \
 		.copy_file_range = real_copy_file_range,                      \
 		.ficlone = real_ficlone, .unlinkat = real_unlinkat,           \

@@ -39,6 +39,8 @@ struct mmapio__sys {
 	int (*madvise)(void *addr, size_t len, int advice);
 	int (*mlock)(const void *addr, size_t len);
 	int (*munlock)(const void *addr, size_t len);
+	/* One byte per page in vec; bit 0 set where the page is in the page cache. */
+	int (*mincore)(void *addr, size_t len, unsigned char *vec);
 	/* Transfers return the byte count, which may be short. */
 	int64_t (*pread)(int fd, void *buf, size_t len, uint64_t off);
 	int64_t (*pwrite)(int fd, const void *buf, size_t len, uint64_t off);

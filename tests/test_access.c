@@ -398,3 +398,82 @@ Test(access, lock_and_unlock_by_range)
 	th_assert_file_eq(p, want, LEN);
 	free(want);
 }
+
+/*
+ * Large writes into pages not yet in the page cache go through pwrite on
+ * the map's descriptor.  What a user sees must not differ: the bytes land
+ * in the file and in the mapping, a file cut underneath gives -EFAULT (and
+ * is not grown back), and a full disk is reported, not hidden.
+ */
+#define BIG (1024 * 1024)
+
+static int64_t fail_pwrite_enospc(int fd, const void *buf, size_t len, uint64_t off)
+{
+	(void)fd, (void)buf, (void)len, (void)off;
+	return -ENOSPC;
+}
+
+Test(access, large_write_into_fresh_file_lands_in_file_and_map)
+{
+	TH_PATH(p, "big");
+	unsigned char *src = th_malloc(BIG), *back = th_malloc(BIG);
+	mmapio_map *map;
+
+	th_fill(src, BIG, 0, 21);
+	TH_ASSERT_RC(mmapio_create(p, 2 * BIG, NULL, &map), 0);
+	TH_ASSERT_RC(mmapio_write(map, BIG - 100, src, BIG), 0);
+	/* The mapping sees the bytes at once... */
+	TH_ASSERT_RC(mmapio_read(map, BIG - 100, back, BIG), 0);
+	cr_assert_arr_eq(back, src, BIG);
+	/* ...and so does the file, after close. */
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	{
+		size_t len;
+		unsigned char *file = th_read_file(p, &len);
+
+		cr_assert_eq(len, 2 * BIG);
+		cr_assert_arr_eq(file + BIG - 100, src, BIG);
+		for (size_t i = 0; i < BIG - 100; i++)
+			cr_assert_eq(file[i], 0, "byte %zu before the write is %d", i, file[i]);
+		free(file);
+	}
+	free(src);
+	free(back);
+}
+
+Test(access, large_write_after_outside_truncate_is_efault_and_file_stays_short)
+{
+	TH_PATH(p, "cut");
+	unsigned char *src = th_malloc(BIG);
+	mmapio_map *map;
+
+	th_fill(src, BIG, 0, 22);
+	TH_ASSERT_RC(mmapio_create(p, 2 * BIG, NULL, &map), 0);
+	cr_assert_eq(truncate(p, 4096), 0);
+	TH_ASSERT_RC(mmapio_write(map, BIG, src, BIG), -EFAULT);
+	cr_assert_eq(th_file_size(p), 4096, "the write grew the cut file back");
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	free(src);
+}
+
+Test(access, large_write_reports_disk_full)
+{
+	TH_PATH(p, "full");
+	unsigned char *src = th_malloc(BIG);
+	mmapio_map *map;
+	size_t len;
+	unsigned char *file;
+
+	th_fill(src, BIG, 0, 23);
+	TH_ASSERT_RC(mmapio_create(p, BIG, NULL, &map), 0);
+	mmapio__sys.pwrite = fail_pwrite_enospc;
+	TH_ASSERT_RC(mmapio_write(map, 0, src, BIG), -ENOSPC);
+	mmapio__sys_reset();
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	file = th_read_file(p, &len);
+	cr_assert_eq(len, BIG);
+	for (size_t i = 0; i < len; i++)
+		cr_assert_eq(file[i], 0, "byte %zu changed by a failed write", i);
+	free(file);
+	free(src);
+}
