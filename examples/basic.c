@@ -4,6 +4,8 @@
  * offset 100, flush it to stable storage, reopen the file read-only and look
  * at the 12 bytes through a zero-copy view.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <string.h>
 
 #include "example_util.h"

@@ -3,6 +3,8 @@
  * The seed's third example: copy a file, refuse to overwrite the copy
  * without MMAPIO_COPY_OVERWRITE, check the copy's bytes, then delete both.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <errno.h>
 #include <string.h>
 

@@ -4,6 +4,8 @@
  * which holds the map's write lock until it is released, then read it back
  * with a bounds-checked copy.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <string.h>
 
 #include "example_util.h"

@@ -3,6 +3,8 @@
  * The ring tour: batch-create 1000 files, copy one, flush a map, and reap
  * every completion from an epoll loop watching the ring's eventfd.
  */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp */
+
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
