@@ -57,7 +57,8 @@ enum bench_unit {
 	BENCH_GBPS,      /* amount is bytes per run; higher is better */
 	BENCH_FILES_S,   /* amount is files per run; higher is better */
 	BENCH_MS,        /* milliseconds per run; lower is better */
-	BENCH_NS_OP      /* amount is operations per run; lower is better */
+	BENCH_NS_OP,     /* amount is operations per run; lower is better */
+	BENCH_US_OP      /* amount is operations per run; lower is better */
 };
 
 /*
@@ -69,6 +70,11 @@ enum bench_unit {
  * that all variants of one repetition can share its random choices.  run is
  * the timed part.  verify checks what the warm-up run produced.  Any of
  * prepare and verify may be NULL.
+ *
+ * run_timed, when set, replaces run for a variant that times itself and
+ * stores the nanoseconds of its timed part in *ns: S1 runs each operation on
+ * a thread of its own and must leave the hand-over to that thread out of
+ * the figure.
  */
 struct bench_variant {
 	const char *name;
@@ -76,6 +82,7 @@ struct bench_variant {
 	bool baseline;
 	int (*prepare)(void *arg, unsigned rep);
 	int (*run)(void *arg);
+	int (*run_timed)(void *arg, uint64_t *ns);
 	int (*verify)(void *arg);
 	void *arg;
 	mmapio_ring *ring;      /* ring whose counters are reported, or NULL */
@@ -86,6 +93,7 @@ struct bench_workload {
 	char title[160];        /* one line saying what is measured */
 	enum bench_unit unit;
 	double amount;          /* bytes, files or operations per run */
+	unsigned reps;          /* measured repetitions; 0 means --reps */
 	unsigned n;
 	struct bench_variant v[BENCH_MAX_VARIANTS];
 };
@@ -104,6 +112,10 @@ struct bench_ctx {
 void bench_add_variant(struct bench_workload *w, const char *name, enum bench_kind kind,
 		       bool baseline, int (*prepare)(void *, unsigned), int (*run)(void *),
 		       int (*verify)(void *), void *arg, mmapio_ring *ring);
+/* Adds a variant that times itself (see struct bench_variant's run_timed). */
+void bench_add_timed_variant(struct bench_workload *w, const char *name, enum bench_kind kind,
+			     bool baseline, int (*prepare)(void *, unsigned),
+			     int (*run_timed)(void *, uint64_t *), int (*verify)(void *), void *arg);
 /* Runs, prints and records a workload.  Returns 0, or -1 if a variant failed. */
 int bench_run(const struct bench_ctx *ctx, struct bench_workload *w);
 /* Records a skipped workload or variant group, printed as a row. */
@@ -194,5 +206,8 @@ int bench_w6(const struct bench_ctx *ctx);
 int bench_w7(const struct bench_ctx *ctx);
 int bench_w8(const struct bench_ctx *ctx);
 int bench_w9(const struct bench_ctx *ctx);
+int bench_s1(const struct bench_ctx *ctx);
+/* S1's measured repetitions: single operations need more than --reps. */
+unsigned bench_s1_reps(const struct bench_opts *opts);
 
 #endif

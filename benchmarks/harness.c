@@ -75,6 +75,14 @@ void bench_add_variant(struct bench_workload *w, const char *name, enum bench_ki
 	v->ring = ring;
 }
 
+void bench_add_timed_variant(struct bench_workload *w, const char *name, enum bench_kind kind,
+			     bool baseline, int (*prepare)(void *, unsigned),
+			     int (*run_timed)(void *, uint64_t *), int (*verify)(void *), void *arg)
+{
+	bench_add_variant(w, name, kind, baseline, prepare, NULL, verify, arg, NULL);
+	w->v[w->n - 1].run_timed = run_timed;
+}
+
 const char *bench_unit_name(enum bench_unit unit)
 {
 	switch (unit) {
@@ -82,6 +90,7 @@ const char *bench_unit_name(enum bench_unit unit)
 	case BENCH_FILES_S: return "files/s";
 	case BENCH_MS: return "ms";
 	case BENCH_NS_OP: return "ns/op";
+	case BENCH_US_OP: return "us/op";
 	}
 	return "?";
 }
@@ -146,6 +155,7 @@ static double metric(const struct bench_workload *w, uint64_t ns)
 	case BENCH_FILES_S: return w->amount / (t / 1e9);
 	case BENCH_MS: return t / 1e6;
 	case BENCH_NS_OP: return t / w->amount;
+	case BENCH_US_OP: return t / 1e3 / w->amount;
 	}
 	return 0;
 }
@@ -241,10 +251,16 @@ static int run_once(struct bench_variant *v, struct bench_result *r, unsigned re
 		return -1;
 	if (v->ring && rep > 0)
 		mmapio_ring_stats(v->ring, &before);
-	t0 = bench_now_ns();
-	if (v->run(v->arg) < 0)
-		return -1;
-	t1 = bench_now_ns();
+	if (v->run_timed) {
+		t0 = 0;
+		if (v->run_timed(v->arg, &t1) < 0)
+			return -1;
+	} else {
+		t0 = bench_now_ns();
+		if (v->run(v->arg) < 0)
+			return -1;
+		t1 = bench_now_ns();
+	}
 	if (v->ring && rep > 0) {
 		mmapio_ring_stats(v->ring, &after);
 		add_stats(&r->stats, &before, &after);
@@ -265,10 +281,12 @@ static int run_once(struct bench_variant *v, struct bench_result *r, unsigned re
 int bench_run(const struct bench_ctx *ctx, struct bench_workload *w)
 {
 	struct bench_result *res[BENCH_MAX_VARIANTS] = { 0 };
-	unsigned reps = ctx->opts->reps, live = 0;
+	unsigned reps = w->reps ? w->reps : ctx->opts->reps, live = 0;
 	const struct bench_result *base = NULL;
 	int status = 0;
 
+	if (reps > BENCH_MAX_REPS)
+		reps = BENCH_MAX_REPS;
 	printf("-- %s: %s\n", w->id, w->title);
 	for (unsigned i = 0; i < w->n; i++) {
 		res[i] = new_result(w->id, w->title, w->v[i].name);

@@ -193,8 +193,10 @@ void bench_print_header(const struct bench_ctx *ctx)
 	printf("  method      1 warm-up (then verification) + %u measured runs per variant, variants\n"
 	       "              taking turns in each repetition; CLOCK_MONOTONIC; nothing dropped "
 	       "from the page cache\n", o->reps);
+	printf("  S1          one operation per run, %u measured runs per variant, each variant on a\n"
+	       "              thread of its own that times only the call (us/op)\n", bench_s1_reps(o));
 	printf("  ratio       against the row marked baseline; > 1 means faster than it "
-	       "(for ms and ns/op: baseline/median)\n");
+	       "(for ms, ns/op and us/op: baseline/median)\n");
 	if (strstr(env.fs, "no journal"))
 		printf("  note        ext4 without a journal will not reuse an inode freed in the last "
 		       "30 s: every create\n              scans past them, so W4 and W9 slow down after "
