@@ -373,8 +373,10 @@ MMAPIO_EXPORT int mmapio_segment_flush(const struct mmapio_segment *seg);
 /*
  * Makes the whole map durable with msync(MS_SYNC) semantics: returns 0 only
  * once the data is on stable storage as far as the OS can promise.  Runs
- * through the calling thread's default ring (io_uring IORING_OP_FSYNC with
- * IORING_FSYNC_DATASYNC, or msync on the blocking backend).
+ * msync(MS_SYNC) on the calling thread: one flush through the thread's
+ * default ring measured slower on io_uring (README, "Synchronous calls:
+ * ring or direct"); MMAPIO_SYNC_ROUTE=ring sends it through the ring
+ * instead (IORING_OP_FSYNC with IORING_FSYNC_DATASYNC on io_uring).
  *
  * Read-only maps: 0.  Copy-on-write maps: 0, as their changes never reach
  * the file.  After a flush has failed with a write-back error the kernel may
@@ -446,7 +448,10 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
 
 /*
  * Copies the regular file src to dst: size and bytes exact, permission bits
- * of src.  Runs through the calling thread's default ring.
+ * of src.  Sources under 256 KiB are copied with direct system calls on
+ * the calling thread, larger ones through the thread's default ring, where
+ * each was measured faster (README, "Synchronous calls: ring or direct");
+ * MMAPIO_SYNC_ROUTE=ring|direct overrides the choice.
  *
  * Returns 0; -EINVAL for NULL paths or unknown flags, and when src and dst
  * name the same file (which is left intact); -EEXIST when dst exists and
@@ -458,8 +463,10 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
 MMAPIO_EXPORT int mmapio_copy(const char *src, const char *dst, unsigned flags);
 
 /*
- * Removes the file at path (unlink).  Returns 0; -EINVAL for NULL; -ENOENT;
- * -EISDIR for a directory; other -errno.  Thread-safe.
+ * Removes the file at path with unlink(2) on the calling thread, which
+ * measured faster than a round trip through the default ring
+ * (MMAPIO_SYNC_ROUTE=ring overrides).  Returns 0; -EINVAL for NULL;
+ * -ENOENT; -EISDIR for a directory; other -errno.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_delete(const char *path);
 
@@ -563,11 +570,14 @@ MMAPIO_EXPORT enum mmapio_backend mmapio_ring_backend(const mmapio_ring *ring,
 
 /*
  * The same for the calling thread's default ring, which the synchronous
- * calls (mmapio_flush, mmapio_copy, mmapio_delete, mmapio_create) use and
- * which is opened on first use.  Returns the backend (>= 0), or -errno when
- * the default ring cannot be opened (for example MMAPIO_BACKEND=uring on a
- * system without io_uring).  The reason string is valid until the thread
- * exits.
+ * calls use where they go through a ring (copies of 256 KiB and more, or
+ * every call with MMAPIO_SYNC_ROUTE=ring), and which is opened on first
+ * use.  mmapio_create, mmapio_delete, mmapio_flush and smaller copies run
+ * direct system calls on the calling thread and do not need it.  Returns
+ * the backend (>= 0), or -errno when the default ring cannot be opened (for
+ * example MMAPIO_BACKEND=uring on a system without io_uring).  The reason
+ * string is valid until the thread exits.  Like the thread's first
+ * synchronous call, it fixes the thread's MMAPIO_SYNC_ROUTE.
  */
 MMAPIO_EXPORT int mmapio_default_backend(const char **reason);
 

@@ -8,14 +8,29 @@
  * pthread key's destructor closes it when the thread exits; the main thread
  * usually leaves through exit(), which runs no key destructors, so a library
  * destructor closes the ring of the thread that runs it.
+ *
+ * A single synchronous operation either runs through that ring or goes
+ * straight to the blocking system calls on the calling thread; see
+ * sync_runs_direct() for which and why, and MMAPIO_SYNC_ROUTE for the
+ * override that benchmarks and tuning use.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
 
 #include "internal.h"
 #include "ring.h"
+#include "sys.h"
+
+/*
+ * Copies of sources this large or larger go through the ring in the auto
+ * route; see sync_runs_direct() for the figures.
+ */
+#define SYNC_COPY_RING_MIN ((off_t)256 << 10)
 
 static _Thread_local mmapio_ring *thread_ring;
 static pthread_key_t thread_ring_key;
@@ -79,22 +94,99 @@ static int default_ring(mmapio_ring **out)
 	return 0;
 }
 
+/* How the calling thread routes single synchronous operations. */
+enum sync_route {
+	SYNC_ROUTE_UNSET = 0, /* MMAPIO_SYNC_ROUTE not read yet on this thread */
+	SYNC_ROUTE_AUTO,      /* per operation kind, as sync_runs_direct() decides */
+	SYNC_ROUTE_RING,      /* every kind through the default ring */
+	SYNC_ROUTE_DIRECT     /* every kind with blocking system calls */
+};
+
+static _Thread_local enum sync_route thread_route;
+
 /*
- * The one place that decides how a single synchronous operation runs:
- * true sends it straight to the blocking system calls on the calling
- * thread, false through the default ring (io_uring where it works).  Issue
- * 3 asks for the direct path wherever the ring round trip is measurably
- * slower for one operation; until the benchmarks have spoken, every kind
- * goes through the ring.
+ * Returns the calling thread's route, reading MMAPIO_SYNC_ROUTE (ring,
+ * direct or auto; anything else means auto) once per thread, at its first
+ * synchronous call or mmapio_default_backend, the same moment at which
+ * MMAPIO_BACKEND picks the backend of the thread's default ring.  Reading it
+ * per thread rather than per process lets one program compare the routes
+ * side by side in threads of its own, as the benchmark does.
  */
-static bool sync_runs_direct(enum mmapio_op kind)
+static enum sync_route sync_route(void)
 {
-	switch (kind) {
+	const char *env;
+
+	if (thread_route != SYNC_ROUTE_UNSET)
+		return thread_route;
+	env = getenv("MMAPIO_SYNC_ROUTE");
+	if (env != NULL && strcasecmp(env, "ring") == 0)
+		thread_route = SYNC_ROUTE_RING;
+	else if (env != NULL && strcasecmp(env, "direct") == 0)
+		thread_route = SYNC_ROUTE_DIRECT;
+	else
+		thread_route = SYNC_ROUTE_AUTO;
+	return thread_route;
+}
+
+/*
+ * The one place that decides how a single synchronous operation runs.
+ * Returns true to send op straight to the blocking system calls on the
+ * calling thread (mmapio__blocking_run), false to run it through the default
+ * ring (io_uring where it works).  Both routes finish a flush with
+ * mmapio__op_finish, so the sticky write-back error is recorded and reported
+ * the same way, and both give msync(MS_SYNC) semantics: the direct route is
+ * the blocking backend's msync(MS_SYNC) of the page-rounded range.
+ *
+ * Issue 3 asks for the direct path wherever the ring round trip is
+ * measurably slower for one operation.  Medians of single operations from
+ * mmapio-bench S1 (501 per variant, variants taking turns; 2 cores, ext4,
+ * kernel 6.18; four runs, microseconds, io_uring ring forced vs direct
+ * forced, hand-written syscall in brackets):
+ *
+ *   delete 64 KiB file   63.6/56.4  58.6/45.9  66.0/57.0  73.2/66.7  (unlink 56-63)
+ *   flush one 4 KiB page 119.8/111.6 134.4/113.8 113.7/105.5 138.6/130.8 (msync 105-129)
+ *   copy 4 KiB           22.1/15.2  22.2/15.3  23.6/16.0  25.5/16.8  (13.5-15.2)
+ *   copy 64 KiB          38.3/29.5  31.7/24.2  33.7/25.9  33.1/25.3
+ *   copy 256 KiB         68.5/67.0  60.8/59.9  64.5/63.5  (one noisy run left out)
+ *   copy 512 KiB         106.9/115.1 106.4/114.4
+ *   copy 1 MiB           189.4/209.8 189.2/210.7 196.3/218.8 191.6/213.9
+ *
+ * The ring costs a fixed 7-10 us per operation here: IORING_OP_UNLINKAT and
+ * IORING_OP_FSYNC always go to an io-wq worker, so one operation pays the
+ * hand-off to the worker and the wake-up back, and a small copy pays ring
+ * round trips that a single copy_file_range does not.  Delete and flush
+ * therefore go direct.  A copy's data phase is faster on the ring (its
+ * pipelined read/write beats copy_file_range by about 10% at 1 MiB), which
+ * overtakes the fixed cost between 256 and 512 KiB, so copies of sources
+ * under 256 KiB go direct and larger ones through the ring; the one stat
+ * that decides costs about 1 us.  A source that cannot be stat'ed goes
+ * direct, where the copy reports the same error it would on the ring.
+ * mmapio_create never comes here (it creates its file with direct system
+ * calls itself); a create that did would go direct like it.
+ *
+ * MMAPIO_SYNC_ROUTE=ring or =direct overrides all of this per thread.
+ */
+static bool sync_runs_direct(const struct mmapio__op *op)
+{
+	struct stat st;
+
+	switch (sync_route()) {
+	case SYNC_ROUTE_RING:
+		return false;
+	case SYNC_ROUTE_DIRECT:
+		return true;
+	case SYNC_ROUTE_UNSET:
+	case SYNC_ROUTE_AUTO:
+		break;
+	}
+	switch (op->kind) {
 	case MMAPIO_OP_CREATE:
-	case MMAPIO_OP_COPY:
 	case MMAPIO_OP_DELETE:
 	case MMAPIO_OP_FLUSH:
-		return false;
+		return true;
+	case MMAPIO_OP_COPY:
+		return mmapio__sys.fstatat(AT_FDCWD, op->u.copy.src, &st, 0) < 0 ||
+		       st.st_size < SYNC_COPY_RING_MIN;
 	}
 	return false;
 }
@@ -109,7 +201,7 @@ MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op)
 		mmapio__op_free(op);
 		return r;
 	}
-	if (sync_runs_direct(op->kind)) {
+	if (sync_runs_direct(op)) {
 		op->result = mmapio__blocking_run(op);
 		r = mmapio__op_finish(op);
 		mmapio__op_free(op);
@@ -129,8 +221,11 @@ MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op)
 MMAPIO_EXPORT int mmapio_default_backend(const char **reason)
 {
 	mmapio_ring *ring = NULL;
-	int r = default_ring(&ring);
+	int r;
 
+	/* Fixes the thread's route now too, so that both variables are read together. */
+	sync_route();
+	r = default_ring(&ring);
 	if (r < 0)
 		return r;
 	return (int)mmapio_ring_backend(ring, reason);

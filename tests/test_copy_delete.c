@@ -266,3 +266,132 @@ Test(copy_delete, default_backend_follows_environment)
 	cr_assert_not_null(reason);
 	cr_assert_str_neq(reason, "");
 }
+
+/*
+ * Writes dir/name, followed by i unless i is negative, into buf (PATH_MAX
+ * bytes).  Returns true when it fitted.
+ */
+static bool route_path(char *buf, const char *dir, const char *name, int i)
+{
+	int n = i < 0 ? snprintf(buf, PATH_MAX, "%s/%s", dir, name)
+		      : snprintf(buf, PATH_MAX, "%s/%s%d", dir, name, i);
+
+	return n > 0 && n < PATH_MAX;
+}
+
+/* One route's run of route_override_gives_identical_results. */
+struct route_case {
+	const char *route;      /* MMAPIO_SYNC_ROUTE */
+	char dir[PATH_MAX];     /* where its files are */
+};
+
+/*
+ * The copies' sizes: empty, under a page, and above the size from which the
+ * auto route sends copies through the ring.
+ */
+static const uint64_t route_copy_sizes[] = { 0, 4095, (300u << 10) + 3 };
+
+#define ROUTE_MAP_LEN (3 * 4096 + 100)
+
+/*
+ * In a forked child, so that the variable is read fresh by its first
+ * synchronous call: copies, deletes and flushes with MMAPIO_SYNC_ROUTE set,
+ * checking each return code.  The parent checks the bytes.
+ */
+static void sync_ops_on_route(void *arg)
+{
+	const struct route_case *c = arg;
+	char src[PATH_MAX], dst[PATH_MAX], victim[PATH_MAX], flushed[PATH_MAX];
+	mmapio_map *map = NULL;
+	int rc;
+
+	TH_CHILD_CHECK(setenv("MMAPIO_SYNC_ROUTE", c->route, 1) == 0, "setenv");
+	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
+		TH_CHILD_CHECK(route_path(src, th_dir, "src", (int)i) &&
+			       route_path(dst, c->dir, "copy", (int)i), "path too long");
+		rc = mmapio_copy(src, dst, 0);
+		TH_CHILD_CHECK(rc == 0, "copy %zu: %d", i, rc);
+		rc = mmapio_copy(src, dst, 0);
+		TH_CHILD_CHECK(rc == -EEXIST, "copy %zu again: %d", i, rc);
+		rc = mmapio_copy(src, dst, MMAPIO_COPY_OVERWRITE);
+		TH_CHILD_CHECK(rc == 0, "copy %zu with overwrite: %d", i, rc);
+	}
+	TH_CHILD_CHECK(route_path(src, th_dir, "missing", -1) &&
+		       route_path(dst, c->dir, "from-missing", -1), "path too long");
+	rc = mmapio_copy(src, dst, 0);
+	TH_CHILD_CHECK(rc == -ENOENT, "copy of a missing source: %d", rc);
+
+	TH_CHILD_CHECK(route_path(victim, c->dir, "victim", -1), "path too long");
+	rc = mmapio_delete(victim);
+	TH_CHILD_CHECK(rc == 0, "delete: %d", rc);
+	rc = mmapio_delete(victim);
+	TH_CHILD_CHECK(rc == -ENOENT, "second delete: %d", rc);
+	rc = mmapio_delete(c->dir);
+	TH_CHILD_CHECK(rc == -EISDIR, "delete of a directory: %d", rc);
+
+	TH_CHILD_CHECK(route_path(flushed, c->dir, "flushed", -1), "path too long");
+	rc = mmapio_open(flushed, MMAPIO_READ_WRITE, NULL, &map);
+	TH_CHILD_CHECK(rc == 0, "open: %d", rc);
+	rc = mmapio_write(map, 100, "ranged", 6);
+	TH_CHILD_CHECK(rc == 0, "write: %d", rc);
+	rc = mmapio_flush_range(map, 100, 6);
+	TH_CHILD_CHECK(rc == 0, "flush_range: %d", rc);
+	rc = mmapio_write(map, ROUTE_MAP_LEN - 5, "whole", 5);
+	TH_CHILD_CHECK(rc == 0, "write: %d", rc);
+	rc = mmapio_flush(map);
+	TH_CHILD_CHECK(rc == 0, "flush: %d", rc);
+	rc = mmapio_flush_range(map, ROUTE_MAP_LEN, 1);
+	TH_CHILD_CHECK(rc == -ERANGE, "flush_range past the end: %d", rc);
+	rc = mmapio_close(map);
+	TH_CHILD_CHECK(rc == 0, "close: %d", rc);
+}
+
+Test(copy_delete, route_override_gives_identical_results)
+{
+	struct route_case cases[2] = { { .route = "ring" }, { .route = "direct" } };
+	unsigned char *want = th_malloc(ROUTE_MAP_LEN);
+	unsigned char *got[2];
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
+		cr_assert(route_path(p, th_dir, "src", (int)i));
+		th_write_pattern_file(p, route_copy_sizes[i], 90 + (unsigned)i);
+	}
+	th_fill(want, ROUTE_MAP_LEN, 0, 93);
+	for (int k = 0; k < 2; k++) {
+		cr_assert(route_path(cases[k].dir, th_dir, cases[k].route, -1));
+		cr_assert_eq(mkdir(cases[k].dir, 0755), 0);
+		cr_assert(route_path(p, cases[k].dir, "victim", -1));
+		th_write_pattern_file(p, 64u << 10, 94);
+		cr_assert(route_path(p, cases[k].dir, "flushed", -1));
+		th_write_file(p, want, ROUTE_MAP_LEN, 0644);
+		th_run_in_child(sync_ops_on_route, &cases[k]);
+	}
+	memcpy(want + 100, "ranged", 6);
+	memcpy(want + ROUTE_MAP_LEN - 5, "whole", 5);
+
+	/* Both routes leave the same bytes, and the right ones, read back with read(2). */
+	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
+		size_t len[2];
+
+		for (int k = 0; k < 2; k++) {
+			cr_assert(route_path(p, cases[k].dir, "copy", (int)i));
+			th_assert_file_pattern(p, route_copy_sizes[i], 90 + (unsigned)i);
+			got[k] = th_read_file(p, &len[k]);
+			cr_assert_not_null(got[k], "%s is missing", p);
+		}
+		cr_assert(len[0] == len[1] && memcmp(got[0], got[1], len[0]) == 0,
+			  "copy %zu differs between the routes", i);
+		free(got[0]);
+		free(got[1]);
+	}
+	for (int k = 0; k < 2; k++) {
+		cr_assert(route_path(p, cases[k].dir, "victim", -1));
+		cr_assert(!th_exists(p), "route %s left the deleted file", cases[k].route);
+		cr_assert(route_path(p, cases[k].dir, "from-missing", -1));
+		cr_assert(!th_exists(p), "route %s left a failed copy's destination", cases[k].route);
+		cr_assert(route_path(p, cases[k].dir, "flushed", -1));
+		th_assert_file_eq(p, want, ROUTE_MAP_LEN);
+	}
+	free(want);
+}
