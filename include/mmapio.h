@@ -448,7 +448,7 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
 
 /*
  * Copies the regular file src to dst: size and bytes exact, permission bits
- * of src.  Sources under 256 KiB are copied with direct system calls on
+ * of src.  Sources under 512 KiB are copied with direct system calls on
  * the calling thread, larger ones through the thread's default ring, where
  * each was measured faster (README, "Synchronous calls: ring or direct");
  * MMAPIO_SYNC_ROUTE=ring|direct overrides the choice.
@@ -556,7 +556,14 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 /*
  * Waits for every submitted operation to complete, discards completions not
  * yet reaped and operations prepared but not submitted, and frees the ring.
- * No descriptor leaks.  NULL is a no-op.  Returns 0.
+ * No descriptor leaks.  NULL is a no-op.  Call it from the thread that
+ * opened the ring.
+ *
+ * Returns 0; or -EEXIST, leaving the ring open and usable, when another
+ * thread calls it while operations are in flight on an io_uring ring that
+ * the kernel lets only its opening thread collect from (a single-issuer
+ * ring; this version does not set rings up that way).  Close it from its
+ * own thread then.
  */
 MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring);
 
@@ -570,7 +577,7 @@ MMAPIO_EXPORT enum mmapio_backend mmapio_ring_backend(const mmapio_ring *ring,
 
 /*
  * The same for the calling thread's default ring, which the synchronous
- * calls use where they go through a ring (copies of 256 KiB and more, or
+ * calls use where they go through a ring (copies of 512 KiB and more, or
  * every call with MMAPIO_SYNC_ROUTE=ring), and which is opened on first
  * use.  mmapio_create, mmapio_delete, mmapio_flush and smaller copies run
  * direct system calls on the calling thread and do not need it.  Returns
@@ -624,7 +631,10 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring);
 
 /*
  * Copies up to max completions that are ready into out without blocking.
- * Returns the number copied (0 when none is ready), or -EINVAL.
+ * Returns the number copied (0 when none is ready); -EINVAL; or, with
+ * nothing to copy, the -errno of a ring-level failure (io_uring_enter
+ * failing for good, for example -EBADFD), after which the operations stay
+ * in flight: polling again will not help until the cause is gone.
  */
 MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max);
@@ -634,7 +644,9 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
  * number outstanding), or timeout_ms passes (-1: no limit), then copies up
  * to max of them into out.  Returns the number copied, which may be fewer
  * than min on timeout; -EINVAL for bad arguments; -EINTR if a signal
- * interrupted the wait with nothing reaped.
+ * interrupted the wait with nothing reaped; or, with nothing reaped, the
+ * -errno of a ring-level failure (see mmapio_ring_peek) instead of waiting
+ * for ever on a ring that cannot make progress.
  */
 MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max, unsigned min, int timeout_ms);

@@ -30,7 +30,7 @@
  * Copies of sources this large or larger go through the ring in the auto
  * route; see sync_runs_direct() for the figures.
  */
-#define SYNC_COPY_RING_MIN ((off_t)256 << 10)
+#define SYNC_COPY_RING_MIN ((off_t)512 << 10)
 
 static _Thread_local mmapio_ring *thread_ring;
 static pthread_key_t thread_ring_key;
@@ -140,8 +140,8 @@ static enum sync_route sync_route(void)
  * Issue 3 asks for the direct path wherever the ring round trip is
  * measurably slower for one operation.  Medians of single operations from
  * mmapio-bench S1 (501 per variant, variants taking turns; 2 cores, ext4,
- * kernel 6.18; four runs, microseconds, io_uring ring forced vs direct
- * forced, hand-written syscall in brackets):
+ * kernel 6.18; four runs started at load average 1.6, microseconds, ring
+ * forced vs direct forced on io_uring, hand-written syscall in brackets):
  *
  *   delete 64 KiB file   63.6/56.4  58.6/45.9  66.0/57.0  73.2/66.7  (unlink 56-63)
  *   flush one 4 KiB page 119.8/111.6 134.4/113.8 113.7/105.5 138.6/130.8 (msync 105-129)
@@ -151,16 +151,25 @@ static enum sync_route sync_route(void)
  *   copy 512 KiB         106.9/115.1 106.4/114.4
  *   copy 1 MiB           189.4/209.8 189.2/210.7 196.3/218.8 191.6/213.9
  *
- * The ring costs a fixed 7-10 us per operation here: IORING_OP_UNLINKAT and
+ * Six more runs while other work held the load average at 30-90 showed the
+ * same for delete (ring 57.8-74.6 vs direct 46.8-60.5), flush (ring
+ * 97.3-138.0 vs 89.2-120.6, leaving aside one direct median of 923.7 caught
+ * in a burst) and copies up to 256 KiB (256 KiB: ring slower in every run,
+ * 75.2/73.4 90.2/65.2 80.1/69.4), while at 512 KiB and 1 MiB the ring won
+ * some runs and lost others (1 MiB: 215.3/218.1 503.7/222.6 765.0/249.7):
+ * its io-wq worker must be scheduled, which a loaded machine delays.
+ *
+ * The ring costs a fixed 7-10 us per operation: IORING_OP_UNLINKAT and
  * IORING_OP_FSYNC always go to an io-wq worker, so one operation pays the
  * hand-off to the worker and the wake-up back, and a small copy pays ring
  * round trips that a single copy_file_range does not.  Delete and flush
- * therefore go direct.  A copy's data phase is faster on the ring (its
- * pipelined read/write beats copy_file_range by about 10% at 1 MiB), which
- * overtakes the fixed cost between 256 and 512 KiB, so copies of sources
- * under 256 KiB go direct and larger ones through the ring; the one stat
- * that decides costs about 1 us.  A source that cannot be stat'ed goes
- * direct, where the copy reports the same error it would on the ring.
+ * therefore go direct, and so do copies of sources under 512 KiB, where the
+ * ring was slower in every run.  From 512 KiB on the ring's pipelined
+ * read/write (about 10% faster than copy_file_range at 1 MiB on a quiet
+ * machine) is not consistently slower, so those copies stay on the ring;
+ * the one stat that decides costs about 1 us.  A source that cannot be
+ * stat'ed goes direct, where the copy reports the same error it would on
+ * the ring.
  * mmapio_create never comes here (it creates its file with direct system
  * calls itself); a create that did would go direct like it.
  *

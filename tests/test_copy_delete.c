@@ -289,7 +289,7 @@ struct route_case {
  * The copies' sizes: empty, under a page, and above the size from which the
  * auto route sends copies through the ring.
  */
-static const uint64_t route_copy_sizes[] = { 0, 4095, (300u << 10) + 3 };
+static const uint64_t route_copy_sizes[] = { 0, 4095, (600u << 10) + 3 };
 
 #define ROUTE_MAP_LEN (3 * 4096 + 100)
 
