@@ -115,6 +115,29 @@ static inline void th_teardown(void)
 		cr_skip_test(__VA_ARGS__);  \
 	} while (0)
 
+/*
+ * True when the test runs under valgrind, whose emulation neither raises
+ * SIGBUS for a load from a truncated mapping outside its own memcpy nor
+ * reports page-cache residency as the kernel does.  The few tests that
+ * depend on those skip there with that reason; they run natively in every
+ * other build.
+ */
+#if defined(__has_include)
+#if __has_include(<valgrind/valgrind.h>)
+#include <valgrind/valgrind.h>
+#define TH_UNDER_VALGRIND() (RUNNING_ON_VALGRIND != 0)
+#endif
+#endif
+#ifndef TH_UNDER_VALGRIND
+#define TH_UNDER_VALGRIND() false
+#endif
+
+#define TH_SKIP_UNDER_VALGRIND(what)                                              \
+	do {                                                                      \
+		if (TH_UNDER_VALGRIND())                                          \
+			TH_SKIP("valgrind does not emulate %s", (what));          \
+	} while (0)
+
 /* Byte i of the fill pattern with the given seed: not periodic below 4 GiB. */
 static inline unsigned char th_pattern_byte(uint64_t i, unsigned seed)
 {

@@ -458,6 +458,7 @@ Test(access, large_write_after_outside_truncate_is_efault_and_file_stays_short)
 
 Test(access, large_write_reports_disk_full)
 {
+	TH_SKIP_UNDER_VALGRIND("page-cache residency (mincore) as the kernel reports it");
 	TH_PATH(p, "full");
 	unsigned char *src = th_malloc(BIG);
 	mmapio_map *map;

@@ -502,6 +502,7 @@ static void probe_handler(int sig)
 
 Test(errors, efault_guard_keeps_earlier_sigbus_handler)
 {
+	TH_SKIP_UNDER_VALGRIND("SIGBUS from loads of a truncated mapping");
 	/*
 	 * The library's SIGBUS handler passes faults outside guarded copies on
 	 * to the handler installed before it.
@@ -530,35 +531,50 @@ Test(errors, efault_guard_keeps_earlier_sigbus_handler)
 	TH_ASSERT_RC(mmapio_close(map), 0);
 }
 
-/* Touches a view past the new end of file: the process must die of SIGBUS. */
+/*
+ * Touches a view past the new end of file in a forked child, which must die
+ * of SIGBUS: views are not guarded.  The child reports any other outcome by
+ * its exit status.
+ */
 static void touch_truncated_view(bool guard_first)
 {
 	TH_PATH(p, "view");
-	unsigned char buf[16];
-	struct mmapio_view v;
-	mmapio_map *map;
+	mmapio_map *map = map_then_truncate(p, MMAPIO_READ_WRITE, 0);
+	int status = 0;
+	pid_t pid;
 
-	/* Ensure the default action: this child must die of the signal. */
-	signal(SIGBUS, SIG_DFL);
-	map = map_then_truncate(p, MMAPIO_READ_WRITE, 0);
-	if (guard_first)
-		TH_ASSERT_RC(mmapio_read(map, 0, buf, sizeof(buf)), -EFAULT);
-	TH_ASSERT_RC(mmapio_view_read(map, 0, 4096, &v), 0);
-	/* The process is about to die: clean up the directory now. */
-	th_rmtree(th_dir);
-	th_dir[0] = '\0';
-	fprintf(stderr, "touching a view of a truncated file; SIGBUS expected\n");
-	(void)*(volatile unsigned char *)v.data;
-	cr_assert_fail("a view of a truncated file was readable");
+	pid = fork();
+	cr_assert_neq(pid, -1);
+	if (pid == 0) {
+		unsigned char buf[16];
+		struct mmapio_view v;
+
+		/* The default action, so that the signal kills the child. */
+		signal(SIGBUS, SIG_DFL);
+		if (guard_first && mmapio_read(map, 0, buf, sizeof(buf)) != -EFAULT)
+			_exit(2);
+		if (mmapio_view_read(map, 0, 4096, &v) != 0)
+			_exit(3);
+		(void)*(volatile unsigned char *)v.data;
+		_exit(4);
+	}
+	cr_assert_eq(waitpid(pid, &status, 0), pid);
+	cr_assert(WIFSIGNALED(status) && WTERMSIG(status) == SIGBUS,
+		  "the child did not die of SIGBUS: status %#x (exit 2: guarded read was not "
+		  "-EFAULT, 3: the view failed, 4: the view of a truncated file was readable)",
+		  status);
+	TH_ASSERT_RC(mmapio_close(map), 0);
 }
 
-Test(errors, views_are_not_guarded, .signal = SIGBUS)
+Test(errors, views_are_not_guarded)
 {
+	TH_SKIP_UNDER_VALGRIND("SIGBUS from loads of a truncated mapping");
 	touch_truncated_view(false);
 }
 
-Test(errors, views_are_not_guarded_after_a_guarded_copy, .signal = SIGBUS)
+Test(errors, views_are_not_guarded_after_a_guarded_copy)
 {
+	TH_SKIP_UNDER_VALGRIND("SIGBUS from loads of a truncated mapping");
 	touch_truncated_view(true);
 }
 
