@@ -419,10 +419,11 @@ static int blocking_open(const struct mmapio__engine_params *params, void **engi
 	return 0;
 }
 
-/* Frees the engine; it never owns an operation between calls. */
-static void blocking_close(void *engine)
+/* Frees the engine; it never owns an operation between calls.  Returns 0. */
+static int blocking_close(void *engine)
 {
 	free(engine);
+	return 0;
 }
 
 /*

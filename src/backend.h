@@ -87,9 +87,13 @@ struct mmapio__backend {
 
 	/*
 	 * Completes every operation the engine still owns (through done()),
-	 * then frees the engine.  Leaks no descriptor.
+	 * then frees the engine.  Leaks no descriptor.  Returns 0, or -EEXIST
+	 * when the calling thread may not collect the operations still in
+	 * flight (an io_uring ring set up for a single issuer, closed from
+	 * another thread): the engine is then left whole and usable, and
+	 * must be closed from its own thread.
 	 */
-	void (*close)(void *engine);
+	int (*close)(void *engine);
 
 	/*
 	 * Takes ownership of the chain.  Returns 0; never fails for individual
@@ -101,7 +105,13 @@ struct mmapio__backend {
 	 * Makes progress: hands back finished operations.  Waits until at
 	 * least min operations have been handed back by this call, or
 	 * timeout_ms has passed (-1: no limit; 0: poll).  Returns the number
-	 * handed back, or -EINTR.
+	 * handed back; -EINTR when a signal cut the wait short with nothing
+	 * handed back; or another -errno for a ring-level failure with nothing
+	 * handed back (for example -EEXIST from a thread that may not use an
+	 * io_uring ring set up for a single issuer, or -EBADFD from a ring the
+	 * kernel has disabled).  After a failure the operations stay owned by
+	 * the engine, and callers must not retry in a loop: the failure is
+	 * lasting until the cause changes (the owning thread calls).
 	 */
 	int (*reap)(void *engine, unsigned min, int timeout_ms);
 

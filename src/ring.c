@@ -356,11 +356,18 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring)
 {
 	struct mmapio__op *op;
+	int r;
 
 	if (ring == NULL)
 		return 0;
-	/* The backend hands everything it still owns back into ring->ready. */
-	ring->backend->close(ring->engine);
+	/*
+	 * The backend hands everything it still owns back into ring->ready,
+	 * or refuses (-EEXIST) on a thread that may not collect it, leaving
+	 * the ring whole for its own thread to close.
+	 */
+	r = ring->backend->close(ring->engine);
+	if (r < 0)
+		return r;
 	while ((op = list_pop(&ring->prepared)) != NULL)
 		op_discard(op);
 	while ((op = list_pop(&ring->ready)) != NULL) {
@@ -639,12 +646,21 @@ static int finish_reaping(struct mmapio_ring *ring, struct mmapio_completion *ou
 MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max)
 {
+	int r = 0;
+
 	if (ring == NULL || (out == NULL && max > 0) || max > INT_MAX)
 		return -EINVAL;
 	if (ring->efd >= 0)
 		efd_drain(ring->efd);
 	if (ring->backend->owned(ring->engine) > 0)
-		ring->backend->reap(ring->engine, 0, 0);
+		r = ring->backend->reap(ring->engine, 0, 0);
+	/*
+	 * A ring-level failure is reported when there is nothing else to
+	 * report, so that an event loop learns of it instead of polling a
+	 * ring that can no longer make progress.
+	 */
+	if (r < 0 && r != -EINTR && ring->ready.head == NULL)
+		return r;
 	return finish_reaping(ring, out, max);
 }
 
@@ -750,6 +766,40 @@ MMAPIO_EXPORT int mmapio_ring_stats(const mmapio_ring *ring, struct mmapio_ring_
 	return 0;
 }
 
+/*
+ * Waits until the backend hands op back, finishes and frees it.  The wait
+ * goes on through signals: a synchronous call has no way to report -EINTR
+ * and still own what it started.  A ring-level failure ends the wait
+ * instead of spinning on it; op then stays the backend's, and comes back
+ * (to be discarded here or by mmapio_ring_close) if the ring ever makes
+ * progress again.  Completions of operations abandoned that way are
+ * discarded as they arrive, so they are never taken for op's.  Returns
+ * op's result, or the backend's -errno.
+ */
+static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op)
+{
+	struct mmapio__op *got;
+	int r;
+
+	for (;;) {
+		while ((got = list_pop(&ring->ready)) != NULL) {
+			bool mine = got == op;
+
+			ring->inflight--;
+			ring->n_completed++;
+			r = mmapio__op_finish(got);
+			mmapio__op_free(got);
+			if (mine)
+				return r;
+		}
+		if (ring->backend->owned(ring->engine) == 0)
+			return -EIO; /* a backend that lost the operation */
+		r = ring->backend->reap(ring->engine, 1, -1);
+		if (r < 0 && r != -EINTR && ring->ready.head == NULL)
+			return r;
+	}
+}
+
 MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op)
 {
 	int r;
@@ -768,19 +818,5 @@ MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op)
 		return r;
 	}
 	ring->inflight++;
-	/*
-	 * The operation is the backend's until it comes back, so the wait goes
-	 * on through signals; a synchronous call has no way to report -EINTR
-	 * and still own what it started.
-	 */
-	while (ring->ready.head == NULL && ring->backend->owned(ring->engine) > 0)
-		ring->backend->reap(ring->engine, 1, -1);
-	op = list_pop(&ring->ready);
-	if (op == NULL)
-		return -EIO; /* a backend that lost the operation */
-	ring->inflight--;
-	ring->n_completed++;
-	r = mmapio__op_finish(op);
-	mmapio__op_free(op);
-	return r;
+	return run_wait(ring, op);
 }

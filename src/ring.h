@@ -41,9 +41,12 @@ MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op);
 
 /*
  * Runs op on ring and waits for it, ignoring signals.  The ring must hold no
- * other operation (it is the thread's private default ring).  Takes
- * ownership of op and frees it.  Returns the operation's result (>= 0 or
- * -errno), or -errno when the backend refused it.
+ * other operation of the caller's (it is the thread's private default
+ * ring).  Takes ownership of op and frees it.  Returns the operation's
+ * result (>= 0 or -errno); -errno when the backend refused it; or the
+ * backend's -errno of a ring-level failure, in which case op stays with the
+ * backend and is discarded whenever it comes back (the ring is broken, and
+ * the call does not spin on it).
  */
 MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op);
 

@@ -623,3 +623,88 @@ Test(ring, explicit_backends_ignore_environment)
 	}
 #endif
 }
+
+/*
+ * Returns the lowest descriptor of the process that is an io_uring
+ * instance and is not in before[] (n entries), or -1.
+ */
+static int find_new_uring_fd(const int *before, int n)
+{
+	char link[64], target[64];
+	int found = -1;
+
+	for (int fd = 0; fd < 1024; fd++) {
+		ssize_t len;
+		bool old = false;
+
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len < 0)
+			continue;
+		target[len] = '\0';
+		if (strcmp(target, "anon_inode:[io_uring]") != 0)
+			continue;
+		for (int i = 0; i < n; i++)
+			old = old || before[i] == fd;
+		if (!old) {
+			found = fd;
+			break;
+		}
+	}
+	return found;
+}
+
+/*
+ * A ring whose kernel side fails for good must say so instead of spinning:
+ * a wait without a time limit used to loop for ever once io_uring_enter
+ * kept failing.  The failure is made deterministic by putting /dev/null in
+ * place of the ring's descriptor before the submit, so that every enter
+ * fails (-EOPNOTSUPP: not an io_uring instance) and the SQE never reaches
+ * the kernel.  The operation must stay owned, and once the descriptor is
+ * back the ring must finish it exactly once.  The suite's timeout turns a
+ * regression (the spin) into a failure.
+ */
+Test(ring, ring_level_failure_is_reported_not_spun_on)
+{
+	int uring_fds[64], n = 0, ringfd, saved, devnull, rc;
+	mmapio_ring *ring;
+	struct mmapio_completion c;
+	TH_PATH(p, "victim");
+
+	/* The io_uring descriptors that exist already (the default ring). */
+	(void)mmapio_default_backend(NULL);
+	for (int fd; n < 64 && (fd = find_new_uring_fd(uring_fds, n)) >= 0;)
+		uring_fds[n++] = fd;
+	ring = open_ring(0);
+	if (mmapio_ring_backend(ring, NULL) != MMAPIO_BACKEND_URING) {
+		TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+		TH_SKIP("a blocking ring has no kernel ring that could fail (%s)",
+			th_backend_env());
+	}
+	ringfd = find_new_uring_fd(uring_fds, n);
+	cr_assert_geq(ringfd, 0, "the ring's io_uring descriptor is not in /proc/self/fd");
+	saved = dup(ringfd);
+	devnull = open("/dev/null", O_RDWR | O_CLOEXEC);
+	cr_assert(saved >= 0 && devnull >= 0);
+	cr_assert_eq(dup2(devnull, ringfd), ringfd);
+
+	th_write_file(p, "x", 1, 0644);
+	TH_ASSERT_RC(mmapio_ring_prep_delete(ring, p, &c), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
+	rc = mmapio_ring_wait(ring, &c, 1, 1, -1);
+	cr_assert_lt(rc, 0, "a wait on a failing ring returned %d", rc);
+	cr_assert_neq(rc, -EINTR);
+	TH_ASSERT_RC(mmapio_ring_peek(ring, &c, 1), rc);
+	cr_assert_eq(mmapio_ring_inflight(ring), 1, "the failure lost the operation");
+	cr_assert(th_exists(p), "the delete ran although no enter succeeded");
+
+	/* The cause goes away: the ring finishes the delete, exactly once. */
+	cr_assert_eq(dup2(saved, ringfd), ringfd);
+	close(saved);
+	close(devnull);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, &c, 1, 1, 30000), 1);
+	TH_ASSERT_RC(c.result, 0);
+	cr_assert(!th_exists(p), "the delete did not run");
+	TH_ASSERT_RC(mmapio_ring_peek(ring, &c, 1), 0);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+}

@@ -20,10 +20,11 @@ static int stub_open(const struct mmapio__engine_params *params, void **engine, 
 	return -ENOTSUP;
 }
 
-/* Never called: open() never succeeds. */
-static void stub_close(void *engine)
+/* Never called: open() never succeeds.  Returns 0. */
+static int stub_close(void *engine)
 {
 	(void)engine;
+	return 0;
 }
 
 /* Never called; returns -ENOTSUP. */

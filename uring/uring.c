@@ -66,8 +66,43 @@
  *   With DEFER_TASKRUN, 16 eventfd-driven batches run in parallel saw 0 to
  *   13 one-second stalls each (finished work waiting as task work that no
  *   eventfd signal announced); with COOP_TASKRUN or neither, none.  COOP
- *   does not wake a task asleep in epoll for task work either, so the ring
- *   is set up with SUBMIT_ALL only (ur_setup says why not SINGLE_ISSUER).
+ *   does not wake a task asleep in epoll for task work either.
+ *
+ *   The stalls' cause, from the kernel's source: with DEFER_TASKRUN the
+ *   eventfd is signalled only when task work is queued on an empty list
+ *   (io_req_local_work_add), and since 6.13 one GETEVENTS enter with
+ *   min_complete 0 runs at most 20 items, keeping the rest on a retry
+ *   list and setting IORING_SQ_TASKRUN but signalling nobody
+ *   (io_run_local_work_continue).  ur_drain_deferred fixes it: a poll
+ *   enters again while IORING_SQ_TASKRUN (TASKRUN_FLAG) says work is
+ *   pending, and any reap that leaves work pending signals the eventfd.
+ *   Stress program: 16 processes at once, each 5 batches of 1000 creates
+ *   reaped from epoll on mmapio_ring_fd with a 1 s timeout, counting the
+ *   timeouts after which a peek found finished work (stalls); three
+ *   rounds, variants alternating, stalls over all 16 processes:
+ *     DEFER_TASKRUN, one enter per peek (the old setup)   12  19  12
+ *     DEFER_TASKRUN|TASKRUN_FLAG with ur_drain_deferred    0   0   0
+ *     SUBMIT_ALL only (this setup)                         0   0   0
+ *   (each variant also saw 0-67 timeouts with nothing finished: a loaded
+ *   machine, not a lost wake-up).  30 parallel runs of the ring_batch
+ *   example, three times over, with the fix and DEFER_TASKRUN: all
+ *   passed, as did the whole test suite with that setup.
+ *
+ *   Throughput with the fix, same loop device, variants alternating in
+ *   one run, medians of 9 (creates, files/s) and 5 (1 GiB copy, GB/s),
+ *   two runs; io_uring_enter calls per 1000 creates in brackets:
+ *                              1 directory          8 directories     copy
+ *     SUBMIT_ALL               48065 47959 (~100)   69221 68893 (~90)  6.25 6.36
+ *     SINGLE_ISSUER|DEFER_TASKRUN|TASKRUN_FLAG|SUBMIT_ALL
+ *                              43295 42413 (~250)   72431 71019 (~260) 6.17 6.25
+ *   DEFER_TASKRUN wins 3-4% across directories but loses 10-12% in one:
+ *   each CQE and each next link of a create chain waits for this task to
+ *   enter and run it, where without it the kernel's workers post CQEs and
+ *   start the next link themselves.  So the ring keeps SUBMIT_ALL only;
+ *   ur_setup says why not SINGLE_ISSUER on its own, and how to switch.
+ *   (A first version of the fix that also drained deferred work after
+ *   every blocking wait made 950-1300 enters per 1000 creates: the caller
+ *   spun on the CPU the workers need.  Blocking waits now only signal.)
  *
  * Copying a page-cache-resident file, GB/s (copy.c):
  *                              256 MiB       1 GiB
@@ -188,6 +223,53 @@ static int ur_enter_wait(struct ur_engine *e, unsigned nr, int timeout_ms)
 		e->stats.uring_enters++;
 	}
 	return r < 0 ? r : 0;
+}
+
+/*
+ * True when the kernel holds deferred task work (finished requests whose
+ * completions only this task can post) that nobody has run yet.  With
+ * IORING_SETUP_TASKRUN_FLAG the kernel sets IORING_SQ_TASKRUN when work is
+ * queued on an empty list, and again when a bounded run leaves some behind
+ * (io_run_local_work_continue), and clears it when it starts a run.
+ */
+static bool ur_taskrun_pending(const struct ur_engine *e)
+{
+	return e->defer && (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
+}
+
+/*
+ * Hands the queued SQEs over and runs deferred task work in one enter
+ * (IORING_ENTER_GETEVENTS with min_complete 0: it never sleeps).  Returns
+ * the number of SQEs taken, or -errno.
+ */
+static int ur_enter_getevents(struct ur_engine *e)
+{
+	unsigned queued = e->unsubmitted;
+	int r = io_uring_submit_and_get_events(&e->ring);
+
+	e->stats.uring_enters++;
+	if (r > 0) {
+		e->unsubmitted -= (unsigned)r > queued ? queued : (unsigned)r;
+		e->stats.uring_sqes += (uint64_t)r;
+	}
+	return r;
+}
+
+/*
+ * True unless the ring was set up for a single issuer and the calling
+ * thread is not the one that set it up (io_uring_enter would fail with
+ * -EEXIST there).
+ */
+static bool ur_on_owner(const struct ur_engine *e)
+{
+	return !e->single_issuer || pthread_equal(pthread_self(), e->owner);
+}
+
+/* True for io_uring_enter errors that a later call may not see again. */
+static bool ur_transient(int err)
+{
+	return err == -EINTR || err == -ETIME || err == -EBUSY || err == -EAGAIN ||
+	       err == -ENOMEM;
 }
 
 /* ------------------------------------------------------------------------ */
@@ -486,26 +568,113 @@ static unsigned ur_wait_nr(const struct ur_engine *e)
 	return nr > 0 ? nr : 1;
 }
 
+/* Signals the eventfd for operations finished outside the kernel. */
+static void ur_signal_eventfd(const struct ur_engine *e)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	if (e->efd < 0)
+		return;
+	do {
+		n = write(e->efd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+}
+
+/* Enters a poll makes at most for deferred work before the caller's turn. */
+#define UR_DRAIN_ROUNDS 4u
+
 /*
- * Makes progress as the contract says.  Returns the number handed back, or
- * -EINTR when a signal cut the wait short before anything came back.
+ * Runs the deferred task work the kernel holds for this ring, handing back
+ * what it finishes, and adds the number handed back to *handed.
+ *
+ * With IORING_SETUP_DEFER_TASKRUN, a request the kernel's workers finish
+ * becomes task work that only this task runs, when it enters with
+ * IORING_ENTER_GETEVENTS; and one such enter with min_complete 0 runs at
+ * most 20 items (IO_LOCAL_TW_DEFAULT_MAX, Linux 6.13 and later), keeping
+ * the rest on a retry list.  The kernel signals the eventfd only when work
+ * is queued on an empty list, so whatever a bounded run leaves behind is
+ * announced to nobody: an event loop that peeks once per wake-up then
+ * sleeps on finished work (the stalls measured atop this file).  So this
+ * enters again while IORING_SQ_TASKRUN says work is pending, up to
+ * UR_DRAIN_ROUNDS times (work arriving as fast as it is run could keep a
+ * poll here for good).  Returns 0, or the -errno of a ring-level failure.
+ */
+static int ur_drain_deferred(struct ur_engine *e, unsigned *handed)
+{
+	unsigned round;
+	int r;
+
+	for (round = 0; round < UR_DRAIN_ROUNDS && ur_taskrun_pending(e); round++) {
+		r = ur_enter_getevents(e);
+		*handed += ur_progress(e);
+		if (r < 0 && !ur_transient(r))
+			return r;
+		if (r < 0)
+			break;
+	}
+	return 0;
+}
+
+/*
+ * Finishes a reap: for a poll (drain), runs the deferred work waiting (see
+ * ur_drain_deferred); hands over the SQEs the refills queued; and when
+ * deferred work is still pending, whether left by a bounded run or just
+ * arrived, signals the eventfd, so that an event loop comes back for it
+ * rather than sleep on it.  A blocking wait does not drain: entering again
+ * while the kernel's workers keep finishing would keep the caller spinning
+ * on the CPU they need, and the next call runs the work anyway.  Returns
+ * handed, or err (or a ring-level failure found on the way) when nothing
+ * was handed back.
+ */
+static int ur_reap_end(struct ur_engine *e, unsigned handed, int err, bool drain)
+{
+	int r;
+
+	if (err == 0 && drain)
+		err = ur_drain_deferred(e, &handed);
+	r = ur_flush_sqes(e);
+	if (err == 0 && r < 0 && !ur_transient(r))
+		err = r;
+	if (ur_taskrun_pending(e))
+		ur_signal_eventfd(e);
+	if (handed > 0 || err == 0)
+		return handed > INT32_MAX ? INT32_MAX : (int)handed;
+	return err;
+}
+
+/*
+ * Makes progress as the contract says.  Returns the number handed back;
+ * -EINTR when a signal cut the wait short before anything came back; or,
+ * with nothing handed back, the -errno of a ring-level failure of
+ * io_uring_enter (-EEXIST when a thread other than the one that set a
+ * single-issuer ring up calls, -EBADFD, ...), after which the loop stops
+ * rather than spin on a ring that cannot make progress.
  */
 static int ur_reap(void *engine, unsigned min, int timeout_ms)
 {
 	struct ur_engine *e = engine;
-	unsigned handed = ur_progress(e);
+	unsigned handed;
 	int64_t deadline = timeout_ms > 0 ? ur_now_ms() + timeout_ms : 0;
-	int r;
+	int r, err = 0;
 
+	/*
+	 * The kernel would refuse the enter with -EEXIST too, but only once
+	 * one is needed; refusing here makes the answer the same whatever the
+	 * kernel has finished, and keeps other threads off the CQ ring.
+	 */
+	if (!ur_on_owner(e))
+		return -EEXIST;
+	handed = ur_progress(e);
 	if (min == 0 || timeout_ms == 0) {
 		/*
 		 * A poll.  Without deferred task work the kernel posts CQEs
 		 * by itself (io-wq workers post them directly; task work runs
-		 * on any return from a system call), so nothing needs entering
-		 * except to hand over what the refill queued.
+		 * on any return from a system call), so nothing needs
+		 * entering except to hand over what the refill queued.  With
+		 * it, ur_reap_end runs the work that is waiting.
 		 */
-		ur_flush_sqes(e);
-		return (int)handed;
+		return ur_reap_end(e, handed, 0, true);
 	}
 
 	while (handed < min && e->owned > 0 && e->inflight > 0) {
@@ -521,29 +690,18 @@ static int ur_reap(void *engine, unsigned min, int timeout_ms)
 		r = ur_enter_wait(e, ur_wait_nr(e), left);
 		handed += ur_progress(e);
 		if (r == -EINTR) {
-			ur_flush_sqes(e);
-			return handed > 0 ? (int)handed : -EINTR;
+			err = -EINTR;
+			break;
 		}
 		if (r == -ETIME)
 			break;
-		if (r < 0 && r != -EBUSY && r != -EAGAIN && r != -ENOMEM)
-			break; /* the ring itself is failing: do not spin on it */
+		if (r < 0 && !ur_transient(r)) {
+			err = r;
+			break;
+		}
 	}
-	ur_flush_sqes(e);
-	return (int)handed;
-}
-
-/* Signals the eventfd for operations finished outside the kernel. */
-static void ur_signal_eventfd(const struct ur_engine *e)
-{
-	uint64_t one = 1;
-	ssize_t n;
-
-	if (e->efd < 0)
-		return;
-	do {
-		n = write(e->efd, &one, sizeof(one));
-	} while (n < 0 && errno == EINTR);
+	/* Work a bounded run left behind is announced, not run (see there). */
+	return ur_reap_end(e, handed, err, false);
 }
 
 /*
@@ -627,8 +785,10 @@ static void ur_stats(void *engine, struct mmapio__engine_stats *out)
  * for submitted work), then frees everything.  If the ring itself stops
  * working, the backlog is handed back with -ECANCELED and whatever the
  * kernel still holds is left allocated rather than freed under it.
+ * Returns 0, or -EEXIST (nothing freed, the ring still usable) when called
+ * with work in flight from a thread that a single-issuer ring refuses.
  */
-static void ur_close(void *engine)
+static int ur_close(void *engine)
 {
 	struct ur_engine *e = engine;
 	bool kernel_holds = false;
@@ -637,6 +797,14 @@ static void ur_close(void *engine)
 		unsigned before = e->owned;
 		int r = ur_reap(e, e->owned, -1);
 
+		/*
+		 * A single-issuer ring refuses other threads: only its own
+		 * thread can run the completions, so freeing it here would
+		 * leave work the kernel still does pointing at freed memory.
+		 * It stays whole for that thread to close.
+		 */
+		if (r == -EEXIST)
+			return -EEXIST;
 		if (r > 0 || r == -EINTR || e->owned < before)
 			continue;
 		/* No progress: the ring is broken.  Give up on it. */
@@ -657,10 +825,11 @@ static void ur_close(void *engine)
 	/* Exiting the ring closes every direct descriptor still installed. */
 	io_uring_queue_exit(&e->ring);
 	if (kernel_holds)
-		return;
+		return 0;
 	mmapio__ur_pool_free(e);
 	free(e->slots);
 	free(e);
+	return 0;
 }
 
 /* Reads the opcodes the kernel supports into e->ops. */
@@ -686,17 +855,20 @@ static void ur_probe(struct ur_engine *e)
 static int ur_setup(struct ur_engine *e, unsigned entries)
 {
 	/*
-	 * IORING_SETUP_DEFER_TASKRUN is left out on purpose (see the top of
-	 * this file): with it, completions of the kernel's workers wait until
-	 * the task enters, and an eventfd-driven caller (mmapio_ring_fd)
-	 * stalled for seconds at a time on Linux 6.18.  COOP_TASKRUN is left
-	 * out too: it does not wake a task asleep in epoll for task work
-	 * (buffered reads waiting for I/O).  Without either, workers post
-	 * CQEs themselves and the eventfd fires at once.  SINGLE_ISSUER,
-	 * whose main use is to allow DEFER_TASKRUN, is left out as well: it
-	 * turns a ring used from a second thread (even under the caller's
-	 * own lock) into -EEXIST on every enter, where the ring would
-	 * otherwise work, for a gain lost in the noise here.
+	 * SINGLE_ISSUER|DEFER_TASKRUN is not tried, on the measurements atop
+	 * this file: with the eventfd made reliable (ur_drain_deferred, which
+	 * needs TASKRUN_FLAG alongside), it still cost 10-12% in creates in
+	 * one directory, where every link of a create chain waits for this
+	 * task to run the previous one's completion, for 3-4% in eight.  The
+	 * engine handles it all the same (ur_drain_deferred, ur_on_owner, the
+	 * -EEXIST of close), so that trying it again is one line here:
+	 *
+	 *   IORING_SETUP_SINGLE_ISSUER | IORING_SETUP_DEFER_TASKRUN |
+	 *           IORING_SETUP_TASKRUN_FLAG | IORING_SETUP_SUBMIT_ALL,
+	 *
+	 * COOP_TASKRUN is left out too: it does not wake a task asleep in
+	 * epoll for task work (buffered reads waiting for I/O).  Without
+	 * either, workers post CQEs themselves and the eventfd fires at once.
 	 */
 	static const unsigned tries[] = {
 		IORING_SETUP_SUBMIT_ALL, /* 5.18: one bad SQE does not stop the rest */
@@ -715,6 +887,10 @@ static int ur_setup(struct ur_engine *e, unsigned entries)
 	}
 	if (r < 0)
 		return r;
+	e->setup_flags = tries[i];
+	e->defer = (tries[i] & IORING_SETUP_DEFER_TASKRUN) != 0;
+	e->single_issuer = (tries[i] & IORING_SETUP_SINGLE_ISSUER) != 0;
+	e->owner = pthread_self();
 	e->sq_entries = p.sq_entries;
 	e->ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
 	return 0;

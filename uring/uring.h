@@ -14,6 +14,7 @@
 #define MMAPIO_URING_H
 
 #include <liburing.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -103,6 +104,10 @@ struct ur_engine {
 	uint64_t ops;         /* bit n set: opcode n is supported */
 	bool direct;          /* a sparse file table is registered */
 	bool ext_arg;         /* IORING_FEAT_EXT_ARG: timed waits in one enter */
+	bool defer;           /* IORING_SETUP_DEFER_TASKRUN (with TASKRUN_FLAG) */
+	bool single_issuer;   /* IORING_SETUP_SINGLE_ISSUER: only owner may enter */
+	pthread_t owner;      /* the thread that set the ring up */
+	unsigned setup_flags; /* the IORING_SETUP_* flags the ring got */
 	unsigned *slots;      /* free direct descriptor slots (a stack) */
 	unsigned nfree;
 
