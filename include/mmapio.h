@@ -488,7 +488,9 @@ MMAPIO_EXPORT int mmapio_delete(const char *path);
  * Every operation whose prep call returned 0 produces exactly one
  * completion, whatever happens to it later (errors included); an operation
  * whose prep call failed produces none.  A ring is not thread-safe: use it
- * from the thread that opened it.
+ * from the thread that opened it.  A ring does not survive fork(): a child
+ * shares the parent's kernel ring, so it must open rings of its own (the
+ * per-thread default ring of the synchronous calls does this by itself).
  */
 typedef struct mmapio_ring mmapio_ring;
 

@@ -774,9 +774,9 @@ MMAPIO_EXPORT int mmapio_ring_stats(const mmapio_ring *ring, struct mmapio_ring_
  * (to be discarded here or by mmapio_ring_close) if the ring ever makes
  * progress again.  Completions of operations abandoned that way are
  * discarded as they arrive, so they are never taken for op's.  Returns
- * op's result, or the backend's -errno.
+ * op's result, or the backend's -errno with *broken set to true.
  */
-static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op)
+static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op, bool *broken)
 {
 	struct mmapio__op *got;
 	int r;
@@ -792,18 +792,23 @@ static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op)
 			if (mine)
 				return r;
 		}
-		if (ring->backend->owned(ring->engine) == 0)
+		if (ring->backend->owned(ring->engine) == 0) {
+			*broken = true;
 			return -EIO; /* a backend that lost the operation */
+		}
 		r = ring->backend->reap(ring->engine, 1, -1);
-		if (r < 0 && r != -EINTR && ring->ready.head == NULL)
+		if (r < 0 && r != -EINTR && ring->ready.head == NULL) {
+			*broken = true;
 			return r;
+		}
 	}
 }
 
-MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op)
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, bool *broken)
 {
 	int r;
 
+	*broken = false;
 	ring->n_prepared++;
 	if (mmapio__op_is_local(op)) {
 		r = op->result;
@@ -818,5 +823,5 @@ MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op)
 		return r;
 	}
 	ring->inflight++;
-	return run_wait(ring, op);
+	return run_wait(ring, op, broken);
 }

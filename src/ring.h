@@ -44,10 +44,10 @@ MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op);
  * other operation of the caller's (it is the thread's private default
  * ring).  Takes ownership of op and frees it.  Returns the operation's
  * result (>= 0 or -errno); -errno when the backend refused it; or the
- * backend's -errno of a ring-level failure, in which case op stays with the
- * backend and is discarded whenever it comes back (the ring is broken, and
- * the call does not spin on it).
+ * backend's -errno of a ring-level failure, with *broken set to true, in
+ * which case op stays with the backend and is discarded whenever it comes
+ * back (the ring is broken, and the call does not spin on it).
  */
-MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op);
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, bool *broken);
 
 #endif

@@ -44,10 +44,51 @@ static void thread_ring_destroy(void *ring)
 	thread_ring = NULL;
 }
 
-/* Creates the key whose destructor closes default rings. */
+/*
+ * A default ring the forking thread left behind in a child process.  The
+ * child shares that ring's io_uring instance with the parent through the
+ * inherited descriptor and mappings: reaping or closing it here would take
+ * or cancel the parent's completions.  The child therefore forgets it and
+ * opens its own on first use; the pointer is kept so the memory stays
+ * reachable rather than leaked.
+ */
+static mmapio_ring *forked_away_ring;
+
+/* The pthread_atfork child handler: forget the parent's default ring. */
+static void thread_ring_forget_in_child(void)
+{
+	if (thread_ring == NULL)
+		return;
+	forked_away_ring = thread_ring;
+	thread_ring = NULL;
+	if (thread_ring_key_error == 0)
+		pthread_setspecific(thread_ring_key, NULL);
+}
+
+/* Creates the key whose destructor closes default rings, and the fork hook. */
 static void thread_ring_key_init(void)
 {
 	thread_ring_key_error = -pthread_key_create(&thread_ring_key, thread_ring_destroy);
+	if (thread_ring_key_error == 0)
+		thread_ring_key_error = -pthread_atfork(NULL, NULL, thread_ring_forget_in_child);
+}
+
+/*
+ * Drops the calling thread's default ring after a ring-level failure, so
+ * that the next synchronous call opens a fresh one instead of failing the
+ * same way for the rest of the thread's life.  A ring that refuses to close
+ * is forgotten like a forked-away one.
+ */
+static void thread_ring_drop(void)
+{
+	mmapio_ring *ring = thread_ring;
+
+	if (ring == NULL)
+		return;
+	thread_ring = NULL;
+	pthread_setspecific(thread_ring_key, NULL);
+	if (mmapio_ring_close(ring) < 0)
+		forked_away_ring = ring;
 }
 
 /* Closes the default ring of the thread that unloads the library or exits. */
@@ -203,6 +244,7 @@ static bool sync_runs_direct(const struct mmapio__op *op)
 MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op)
 {
 	mmapio_ring *ring = NULL;
+	bool broken;
 	int r;
 
 	if (mmapio__op_is_local(op)) {
@@ -224,7 +266,10 @@ MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op)
 		mmapio__op_free(op);
 		return r;
 	}
-	return mmapio__ring_run(ring, op);
+	r = mmapio__ring_run(ring, op, &broken);
+	if (broken)
+		thread_ring_drop();
+	return r;
 }
 
 MMAPIO_EXPORT int mmapio_default_backend(const char **reason)

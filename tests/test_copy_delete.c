@@ -395,3 +395,77 @@ Test(copy_delete, route_override_gives_identical_results)
 	}
 	free(want);
 }
+
+/* Counts this process's descriptors that are io_uring instances. */
+static int count_uring_fds(void)
+{
+	char link[PATH_MAX], target[256];
+	struct dirent *e;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (d == NULL)
+		return -1;
+	while ((e = readdir(d)) != NULL) {
+		ssize_t len;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(link, sizeof(link), "/proc/self/fd/%s", e->d_name);
+		len = readlink(link, target, sizeof(target) - 1);
+		if (len > 0) {
+			target[len] = '\0';
+			n += strstr(target, "io_uring") != NULL;
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+struct fork_case {
+	char src[PATH_MAX];
+	char dst[PATH_MAX];
+};
+
+/* The child's side of fork_child_gets_its_own_default_ring. */
+static void copy_in_forked_child(void *arg)
+{
+	const struct fork_case *c = arg;
+	int before = count_uring_fds(), rc;
+
+	rc = mmapio_copy(c->src, c->dst, 0);
+	TH_CHILD_CHECK(rc == 0, "copy in the child: %d", rc);
+	/*
+	 * The child must have set up an io_uring instance of its own rather
+	 * than driving the one it shares with its parent.
+	 */
+	TH_CHILD_CHECK(count_uring_fds() == before + 1,
+		       "io_uring descriptors before the copy %d, after %d", before,
+		       count_uring_fds());
+}
+
+/*
+ * A child forked after its parent's default ring exists shares that ring's
+ * io_uring instance; reaping it would take the parent's completions.  The
+ * child gets a ring of its own, and the parent's keeps working.
+ */
+Test(copy_delete, fork_child_gets_its_own_default_ring)
+{
+	struct fork_case c;
+	TH_PATH(first, "first");
+	TH_PATH(third, "third");
+	const uint64_t len = (1u << 20) + 3;
+
+	if (!th_env_is_uring())
+		TH_SKIP("the blocking backend has no ring state to share across fork");
+	cr_assert_eq(setenv("MMAPIO_SYNC_ROUTE", "ring", 1), 0);
+	th_path(c.src, sizeof(c.src), "src");
+	th_path(c.dst, sizeof(c.dst), "second");
+	th_write_pattern_file(c.src, len, 31);
+	TH_ASSERT_RC(mmapio_copy(c.src, first, 0), 0);
+	th_run_in_child(copy_in_forked_child, &c);
+	TH_ASSERT_RC(mmapio_copy(c.src, third, 0), 0);
+	th_assert_file_pattern(first, len, 31);
+	th_assert_file_pattern(c.dst, len, 31);
+	th_assert_file_pattern(third, len, 31);
+}
