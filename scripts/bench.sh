@@ -12,7 +12,10 @@ if [ -d "$build" ]; then
 else
 	meson setup "$build" --buildtype=release -Dbenchmarks=enabled >/dev/null
 fi
-ninja -C "$build" >/dev/null
+if ! out=$(ninja -C "$build" 2>&1); then
+	printf '%s\n' "$out" >&2
+	exit 1
+fi
 dir=$(mktemp -d "${TMPDIR:-/var/tmp}/mmapio-bench-XXXXXX")
 trap 'rm -rf "$dir"' EXIT
 "$build/benchmarks/mmapio-bench" --dir "$dir" "$@"

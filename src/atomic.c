@@ -52,7 +52,7 @@ static void word_end(mmapio_map *map)
 
 MMAPIO_EXPORT int mmapio_atomic_load_u64(mmapio_map *map, uint64_t off, uint64_t *out)
 {
-	void *w;
+	void *w = NULL;
 	int rc = out ? word_begin(map, off, 8, 0, &w) : -EINVAL;
 
 	if (rc < 0)
@@ -64,7 +64,7 @@ MMAPIO_EXPORT int mmapio_atomic_load_u64(mmapio_map *map, uint64_t off, uint64_t
 
 MMAPIO_EXPORT int mmapio_atomic_store_u64(mmapio_map *map, uint64_t off, uint64_t value)
 {
-	void *w;
+	void *w = NULL;
 	int rc = word_begin(map, off, 8, 1, &w);
 
 	if (rc < 0)
@@ -77,7 +77,7 @@ MMAPIO_EXPORT int mmapio_atomic_store_u64(mmapio_map *map, uint64_t off, uint64_
 MMAPIO_EXPORT int mmapio_atomic_fetch_add_u64(mmapio_map *map, uint64_t off, uint64_t delta,
 					      uint64_t *old)
 {
-	void *w;
+	void *w = NULL;
 	uint64_t prev;
 	int rc = word_begin(map, off, 8, 1, &w);
 
@@ -93,7 +93,7 @@ MMAPIO_EXPORT int mmapio_atomic_fetch_add_u64(mmapio_map *map, uint64_t off, uin
 MMAPIO_EXPORT int mmapio_atomic_cas_u64(mmapio_map *map, uint64_t off, uint64_t *expected,
 					uint64_t desired)
 {
-	void *w;
+	void *w = NULL;
 	int rc = expected ? word_begin(map, off, 8, 1, &w) : -EINVAL;
 
 	if (rc < 0)
@@ -106,7 +106,7 @@ MMAPIO_EXPORT int mmapio_atomic_cas_u64(mmapio_map *map, uint64_t off, uint64_t 
 
 MMAPIO_EXPORT int mmapio_atomic_load_u32(mmapio_map *map, uint64_t off, uint32_t *out)
 {
-	void *w;
+	void *w = NULL;
 	int rc = out ? word_begin(map, off, 4, 0, &w) : -EINVAL;
 
 	if (rc < 0)
@@ -118,7 +118,7 @@ MMAPIO_EXPORT int mmapio_atomic_load_u32(mmapio_map *map, uint64_t off, uint32_t
 
 MMAPIO_EXPORT int mmapio_atomic_store_u32(mmapio_map *map, uint64_t off, uint32_t value)
 {
-	void *w;
+	void *w = NULL;
 	int rc = word_begin(map, off, 4, 1, &w);
 
 	if (rc < 0)
@@ -131,7 +131,7 @@ MMAPIO_EXPORT int mmapio_atomic_store_u32(mmapio_map *map, uint64_t off, uint32_
 MMAPIO_EXPORT int mmapio_atomic_fetch_add_u32(mmapio_map *map, uint64_t off, uint32_t delta,
 					      uint32_t *old)
 {
-	void *w;
+	void *w = NULL;
 	uint32_t prev;
 	int rc = word_begin(map, off, 4, 1, &w);
 
@@ -147,7 +147,7 @@ MMAPIO_EXPORT int mmapio_atomic_fetch_add_u32(mmapio_map *map, uint64_t off, uin
 MMAPIO_EXPORT int mmapio_atomic_cas_u32(mmapio_map *map, uint64_t off, uint32_t *expected,
 					uint32_t desired)
 {
-	void *w;
+	void *w = NULL;
 	int rc = expected ? word_begin(map, off, 4, 1, &w) : -EINVAL;
 
 	if (rc < 0)
