@@ -279,23 +279,13 @@ out:
 }
 
 /*
- * Copies the data of in to out, which is empty: a reflink clone where the
- * filesystem shares extents, else copy_file_range (in-kernel, and offloaded
- * by NFS and others), else pread/pwrite.  Returns 0 or -errno.
+ * Copies the data of in to out, which is empty and could not be cloned:
+ * copy_file_range (in-kernel, and offloaded by NFS and others), else
+ * pread/pwrite.  Returns 0 or -errno.
  */
 static int copy_data(int in, int out, uint64_t size)
 {
 	uint64_t in_off = 0, out_off = 0;
-	int r;
-
-	if (size == 0)
-		return 0;
-
-	r = mmapio__sys.ficlone(out, in);
-	if (r == 0)
-		return 0;
-	if (r != -EOPNOTSUPP && r != -EXDEV && r != -EINVAL && r != -ENOTTY && r != -ENOSYS)
-		return r;
 
 	while (in_off < size) {
 		uint64_t left = size - in_off;
@@ -313,6 +303,58 @@ static int copy_data(int in, int out, uint64_t size)
 	return 0;
 }
 
+MMAPIO_INTERNAL int mmapio__copy_open(const char *src, const char *dst, unsigned flags,
+				      struct mmapio__copy_files *f)
+{
+	struct stat st;
+	int r;
+
+	f->out = -1;
+	f->created = 0;
+	/*
+	 * O_NONBLOCK keeps a FIFO from blocking the open until a writer comes
+	 * (fstat then refuses it); it changes nothing for regular files.
+	 */
+	f->in = mmapio__sys.openat(AT_FDCWD, src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	if (f->in < 0)
+		return f->in;
+
+	r = mmapio__sys.fstat(f->in, &st);
+	if (r == 0 && S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	else if (r == 0 && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r == 0) {
+		f->out = open_copy_dst(dst, &st, flags, &f->created);
+		r = f->out < 0 ? f->out : 0;
+	}
+	/* The mode passed to open was filtered by the umask; make it exact. */
+	if (r == 0)
+		r = mmapio__sys.fchmod(f->out, st.st_mode & 0777);
+	if (r == 0) {
+		f->size = (uint64_t)st.st_size;
+		/* Where the filesystem shares extents, a clone beats any copy. */
+		if (f->size > 0) {
+			r = mmapio__sys.ficlone(f->out, f->in);
+			if (r == 0)
+				f->size = 0;
+			else if (r == -EOPNOTSUPP || r == -EXDEV || r == -EINVAL ||
+				 r == -ENOTTY || r == -ENOSYS)
+				r = 0;
+		}
+	}
+	if (r < 0) {
+		if (f->out >= 0)
+			mmapio__sys.close(f->out);
+		if (f->created)
+			mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
+		mmapio__sys.close(f->in);
+		f->in = f->out = -1;
+		f->created = 0;
+	}
+	return r;
+}
+
 /*
  * Copies the regular file src to dst (see mmapio_copy for the rules).  A
  * destination this call created is removed again on failure.  Returns 0 or
@@ -321,56 +363,26 @@ static int copy_data(int in, int out, uint64_t size)
 static int run_copy(const struct mmapio__op *op)
 {
 	const char *dst = op->u.copy.dst;
-	unsigned flags = op->u.copy.flags;
-	struct stat st;
-	int in, out = -1, created = 0, r;
+	struct mmapio__copy_files f;
+	int r, c;
 
-	/*
-	 * O_NONBLOCK keeps a FIFO from blocking the open until a writer comes
-	 * (fstat then refuses it); it changes nothing for regular files.
-	 */
-	in = mmapio__sys.openat(AT_FDCWD, op->u.copy.src,
-				O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-	if (in < 0)
-		return in;
-
-	r = mmapio__sys.fstat(in, &st);
+	r = mmapio__copy_open(op->u.copy.src, dst, op->u.copy.flags, &f);
 	if (r < 0)
-		goto out;
-	if (S_ISDIR(st.st_mode)) {
-		r = -EISDIR;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		r = -EINVAL;
-		goto out;
-	}
-
-	out = open_copy_dst(dst, &st, flags, &created);
-	if (out < 0) {
-		r = out;
-		goto out;
-	}
-	/* The mode passed to open was filtered by the umask; make it exact. */
-	r = mmapio__sys.fchmod(out, st.st_mode & 0777);
-	if (r == 0)
-		r = copy_data(in, out, (uint64_t)st.st_size);
-	if (r == 0 && (flags & MMAPIO_COPY_DURABLE)) {
-		r = mmapio__sys.fsync(out);
+		return r;
+	if (f.size > 0)
+		r = copy_data(f.in, f.out, f.size);
+	if (r == 0 && (op->u.copy.flags & MMAPIO_COPY_DURABLE)) {
+		r = mmapio__sys.fsync(f.out);
 		if (r == 0)
 			r = sync_parent_dir(dst);
 	}
-out:
-	if (out >= 0) {
-		int c = mmapio__sys.close(out);
-
-		/* On NFS a write-back error can surface only at close. */
-		if (r == 0 && c < 0 && c != -EINTR)
-			r = c;
-	}
-	if (r < 0 && created)
+	/* On NFS a write-back error can surface only at close. */
+	c = mmapio__sys.close(f.out);
+	if (r == 0 && c < 0 && c != -EINTR)
+		r = c;
+	if (r < 0 && f.created)
 		mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
-	mmapio__sys.close(in);
+	mmapio__sys.close(f.in);
 	return r;
 }
 

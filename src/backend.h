@@ -159,4 +159,26 @@ MMAPIO_INTERNAL int mmapio__blocking_run(struct mmapio__op *op);
 MMAPIO_INTERNAL int mmapio__blocking_create_fd(const char *path, uint64_t size, unsigned perm,
 					       unsigned flags, int *created);
 
+/* The files of a copy, as mmapio__copy_open leaves them. */
+struct mmapio__copy_files {
+	int in;          /* the source, open for reading */
+	int out;         /* the destination, open for writing, empty, mode of in */
+	int created;     /* this copy made the destination: unlink it on failure */
+	uint64_t size;   /* bytes left to copy: 0 when empty or cloned */
+};
+
+/*
+ * The opening half of a copy, shared by both backends so that they accept
+ * and refuse exactly the same things (see mmapio_copy): opens src
+ * (-EISDIR for a directory, -EINVAL for anything else that is not a
+ * regular file), opens or creates dst (the same inode as src is -EINVAL and
+ * stays untouched; an existing dst is -EEXIST without
+ * MMAPIO_COPY_OVERWRITE, and truncated only after its descriptor has been
+ * checked again), gives it src's permission bits exactly, and tries a
+ * reflink clone.  Returns 0 with *f filled in, or -errno with everything it
+ * opened closed and a destination it created removed.  Thread-safe.
+ */
+MMAPIO_INTERNAL int mmapio__copy_open(const char *src, const char *dst, unsigned flags,
+				      struct mmapio__copy_files *f);
+
 #endif

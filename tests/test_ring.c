@@ -708,3 +708,26 @@ Test(ring, ring_level_failure_is_reported_not_spun_on)
 	TH_ASSERT_RC(mmapio_ring_peek(ring, &c, 1), 0);
 	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
 }
+
+/*
+ * A FIFO as the source of a copy is refused with -EINVAL on both backends:
+ * its open must not wait for a writer (which would hang the submitting
+ * thread forever), and no destination is left behind.
+ */
+Test(ring, copy_from_a_fifo_is_refused_not_hung)
+{
+	TH_PATH(src, "fifo");
+	TH_PATH(dst, "dst");
+	mmapio_ring *ring = open_ring(8);
+	struct mmapio_completion c;
+
+	cr_assert_eq(mkfifo(src, 0644), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_copy(ring, src, dst, 0, ring), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, &c, 1, 1, 10000), 1);
+	cr_assert_eq(c.op, MMAPIO_OP_COPY);
+	cr_assert_eq(c.user_data, ring);
+	TH_ASSERT_RC(c.result, -EINVAL);
+	cr_assert(!th_exists(dst), "a refused copy left its destination behind");
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+}

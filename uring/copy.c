@@ -114,98 +114,24 @@ MMAPIO_INTERNAL bool mmapio__ur_copy_can_start(const struct ur_engine *e)
 }
 
 /*
- * Opens the destination exactly as the blocking backend does: a new file
- * exclusively (*created = true); an existing one only after checking that
- * it is not the source (-EINVAL, untouched), not a directory (-EISDIR), a
- * regular file (-EINVAL otherwise), and that MMAPIO_COPY_OVERWRITE allows
- * it (-EEXIST); truncated only once its descriptor has been checked again.
- * Returns the descriptor or -errno.
- */
-static int open_dst(const char *dst, const struct stat *src_st, unsigned flags, bool *created)
-{
-	struct stat st;
-	int fd, r;
-
-	*created = false;
-	fd = mmapio__sys.openat(AT_FDCWD, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
-				src_st->st_mode & 0777);
-	if (fd >= 0) {
-		*created = true;
-		return fd;
-	}
-	if (fd != -EEXIST)
-		return fd;
-
-	r = mmapio__sys.fstatat(AT_FDCWD, dst, &st, 0);
-	if (r < 0)
-		return r == -ENOENT ? -EEXIST : r; /* a dangling symlink exists too */
-	if (st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino)
-		return -EINVAL;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-	if (!(flags & MMAPIO_COPY_OVERWRITE))
-		return -EEXIST;
-
-	fd = mmapio__sys.openat(AT_FDCWD, dst, O_WRONLY | O_CLOEXEC, 0);
-	if (fd < 0)
-		return fd;
-	r = mmapio__sys.fstat(fd, &st);
-	if (r == 0 && st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino)
-		r = -EINVAL;
-	else if (r == 0 && !S_ISREG(st.st_mode))
-		r = -EINVAL;
-	if (r == 0)
-		r = mmapio__sys.ftruncate(fd, 0);
-	if (r < 0) {
-		mmapio__sys.close(fd);
-		return r;
-	}
-	return fd;
-}
-
-/*
  * Opens both files, checks them, sets the destination's mode and tries a
- * reflink clone.  Sets t->in, t->out, t->created and t->size (0 when the
- * clone did all the work).  Returns 0 or -errno.
+ * reflink clone, with the blocking backend's own code so that both refuse
+ * and accept exactly the same things.  These are a few microseconds on the
+ * calling thread, and keeping them there keeps the two backends one.  Sets
+ * t->in, t->out, t->created and t->size (0 when empty or cloned).  Returns
+ * 0, or -errno with nothing left open or created.
  */
 static int copy_open(struct ur_task *t)
 {
-	const struct mmapio__op *op = t->op;
-	struct stat st;
-	int r;
+	struct mmapio__copy_files f;
+	int r = mmapio__copy_open(t->op->u.copy.src, t->op->u.copy.dst, t->op->u.copy.flags, &f);
 
-	t->in = mmapio__sys.openat(AT_FDCWD, op->u.copy.src, O_RDONLY | O_CLOEXEC, 0);
-	if (t->in < 0)
-		return t->in;
-	r = mmapio__sys.fstat(t->in, &st);
 	if (r < 0)
 		return r;
-	if (S_ISDIR(st.st_mode))
-		return -EISDIR;
-	if (!S_ISREG(st.st_mode))
-		return -EINVAL;
-
-	t->out = open_dst(op->u.copy.dst, &st, op->u.copy.flags, &t->created);
-	if (t->out < 0)
-		return t->out;
-	/* The mode passed to open was filtered by the umask; make it exact. */
-	r = mmapio__sys.fchmod(t->out, st.st_mode & 0777);
-	if (r < 0)
-		return r;
-
-	t->size = (uint64_t)st.st_size;
-	if (t->size == 0)
-		return 0;
-	/* Where the filesystem shares extents, a clone beats any copy. */
-	r = mmapio__sys.ficlone(t->out, t->in);
-	if (r == 0) {
-		t->size = 0;
-		return 0;
-	}
-	if (r != -EOPNOTSUPP && r != -EXDEV && r != -EINVAL && r != -ENOTTY && r != -ENOSYS)
-		return r;
+	t->in = f.in;
+	t->out = f.out;
+	t->created = f.created != 0;
+	t->size = f.size;
 	return 0;
 }
 
