@@ -21,29 +21,6 @@
 enum range_op { RANGE_ADVISE, RANGE_LOCK, RANGE_UNLOCK };
 
 /*
- * Takes the read lock of a writable map so that resize cannot move or cut
- * the pages under the call.  A thread holding a mutable view already owns
- * the write lock (glibc reports EDEADLK rather than waiting for itself), and
- * nothing can change while it does, so it proceeds unlocked.  Returns 0
- * with *locked telling whether to unlock, or -errno.
- */
-static int read_lock(struct mmapio_map *map, bool *locked)
-{
-	int rc;
-
-	*locked = false;
-	if (!map->has_lock)
-		return 0;
-	rc = pthread_rwlock_rdlock(&map->lock);
-	if (rc == EDEADLK)
-		return 0;
-	if (rc != 0)
-		return -rc;
-	*locked = true;
-	return 0;
-}
-
-/*
  * Applies op (with advice for RANGE_ADVISE) to [off, off + len) of map,
  * rounded out to pages.  A zero-length range at a valid offset does
  * nothing.  Returns 0, -ERANGE, or -errno from the system call.
@@ -58,7 +35,7 @@ static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum 
 	size_t n;
 	int rc;
 
-	rc = read_lock(map, &locked);
+	rc = mmapio__read_lock(map, &locked);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);

@@ -34,6 +34,17 @@ struct mmapio_map {
 	int flush_error;          /* first write-back error, sticky; atomic */
 };
 
+/*
+ * Takes the read lock of a writable map for a short look at base and len,
+ * so that resize cannot move or cut the pages meanwhile (flush, advice).  A
+ * thread holding a mutable view of the map already owns the write lock;
+ * glibc reports that as EDEADLK instead of waiting for itself, and as
+ * nothing can change while the view is out, the caller proceeds unlocked.
+ * Read-only maps take no lock.  Returns 0 with *locked telling whether to
+ * pthread_rwlock_unlock afterwards, or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked);
+
 /* The system page size, cached.  Thread-safe. */
 MMAPIO_INTERNAL size_t mmapio__page_size(void);
 

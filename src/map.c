@@ -576,7 +576,7 @@ out:
  * cannot change while it holds the view, so it proceeds without the read
  * lock.  Returns 0 with *locked telling whether to unlock, or -errno.
  */
-static int read_lock(struct mmapio_map *map, bool *locked)
+MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked)
 {
 	int rc;
 
@@ -610,7 +610,7 @@ MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_
 
 	if (!map || !op || len == 0)
 		return -EINVAL;
-	rc = read_lock(map, &locked);
+	rc = mmapio__read_lock(map, &locked);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
