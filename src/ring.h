@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * What src/ring.c offers src/sync.c beyond the public ring API: running one
- * operation to completion on a ring, and building the flush operation of a
- * range with the rules for read-only, copy-on-write and empty ranges in one
- * place.  Nothing here is public.
+ * The ring's private parts, shared by the files that implement it
+ * (src/ring.c, src/ring_prep.c, src/ring_reap.c) and by src/sync.c: the
+ * ring itself, its operation lists, running one operation to completion on
+ * a ring, and building the flush operation of a range with the rules for
+ * read-only, copy-on-write and empty ranges in one place.  Nothing here is
+ * public.
  */
 #ifndef MMAPIO_RING_H
 #define MMAPIO_RING_H
@@ -11,6 +13,31 @@
 #include <stdint.h>
 
 #include "internal.h"
+
+/* A singly linked list of operations, appended at the tail. */
+struct op_list {
+	struct mmapio__op *head;
+	struct mmapio__op *tail;
+	unsigned n;
+};
+
+struct mmapio_ring {
+	const struct mmapio__backend *backend;
+	void *engine;
+	struct op_list prepared;  /* prepared, not yet submitted */
+	struct op_list ready;     /* completed, not yet copied out */
+	unsigned inflight;        /* submitted, not yet copied out */
+	int efd;                  /* eventfd of mmapio_ring_fd, or -1 */
+	uint64_t n_prepared;
+	uint64_t n_completed;
+	char reason[192];         /* for mmapio_ring_backend */
+};
+
+/* Appends op to list. */
+MMAPIO_INTERNAL void mmapio__op_list_push(struct op_list *list, struct mmapio__op *op);
+
+/* Removes and returns the first operation of list, or NULL. */
+MMAPIO_INTERNAL struct mmapio__op *mmapio__op_list_pop(struct op_list *list);
 
 /*
  * Builds the operation that flushes [off, off + len) of map.  Read-only and
@@ -38,6 +65,12 @@ MMAPIO_INTERNAL bool mmapio__op_is_local(const struct mmapio__op *op);
  * completed operation.  Returns the result.
  */
 MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op);
+
+/*
+ * Frees an operation that never ran, releasing its map without recording
+ * anything in it: there is no write-back error to remember.
+ */
+MMAPIO_INTERNAL void mmapio__op_discard(struct mmapio__op *op);
 
 /*
  * Runs op on ring and waits for it, ignoring signals.  The ring must hold no

@@ -24,6 +24,9 @@
 /* IORING_OP_FTRUNCATE (Linux 6.9) has no name in liburing 2.3's headers. */
 #define UR_OP_FTRUNCATE 55
 
+/* Each running operation may hold up to this many SQEs at once. */
+#define UR_SQES_PER_OP 4u
+
 /* Tasks are aligned to this, so user_data can carry a tag below it. */
 #define UR_TAG_SPAN 64u
 
@@ -205,5 +208,37 @@ MMAPIO_INTERNAL void mmapio__ur_copy_cqe(struct ur_engine *e, struct ur_task *t,
 
 /* Allocates a zeroed task for op with room for nbufs copy buffers, or NULL. */
 MMAPIO_INTERNAL struct ur_task *mmapio__ur_task_new(struct mmapio__op *op, unsigned nbufs);
+
+/*
+ * window.c: the engine's rolling window, shared with the setup and close in
+ * uring.c.
+ */
+
+/* Puts op on the list of operations to hand back. */
+MMAPIO_INTERNAL void mmapio__ur_queue_finished(struct ur_engine *e, struct mmapio__op *op);
+
+/* Hands every finished operation back.  Returns how many. */
+MMAPIO_INTERNAL unsigned mmapio__ur_hand_back(struct ur_engine *e);
+
+/* Signals the eventfd for operations finished outside the kernel. */
+MMAPIO_INTERNAL void mmapio__ur_signal_eventfd(const struct ur_engine *e);
+
+/*
+ * Makes progress as the contract says.  Returns the number handed back;
+ * -EINTR when a signal cut the wait short before anything came back; or,
+ * with nothing handed back, the -errno of a ring-level failure of
+ * io_uring_enter (-EEXIST when a thread other than the one that set a
+ * single-issuer ring up calls, -EBADFD, ...), after which the loop stops
+ * rather than spin on a ring that cannot make progress.
+ */
+MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms);
+
+/*
+ * Takes the chain, starts what fits in the window and hands it to the
+ * kernel at once, so the work runs while the caller goes on.  Operations
+ * that finished without the kernel (blocking fallbacks, allocation
+ * failures) are handed back right here.  Returns 0.
+ */
+MMAPIO_INTERNAL int mmapio__ur_submit(void *engine, struct mmapio__op *chain);
 
 #endif

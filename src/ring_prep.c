@@ -1,0 +1,278 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Preparing ring operations: allocating and freeing them, building a
+ * range's flush, and the public mmapio_ring_prep_* calls, which validate
+ * their arguments and append the operation to the ring's prepared list for
+ * the next mmapio_ring_submit.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "ring.h"
+
+/* ------------------------------------------------------------------------ */
+/* Operations                                                               */
+/* ------------------------------------------------------------------------ */
+
+MMAPIO_INTERNAL struct mmapio__op *mmapio__op_new(enum mmapio_op kind)
+{
+	struct mmapio__op *op = calloc(1, sizeof(*op));
+
+	if (op != NULL)
+		op->kind = kind;
+	return op;
+}
+
+MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op)
+{
+	if (op == NULL)
+		return;
+	switch (op->kind) {
+	case MMAPIO_OP_CREATE:
+		free(op->u.create.path);
+		break;
+	case MMAPIO_OP_COPY:
+		free(op->u.copy.src);
+		free(op->u.copy.dst);
+		break;
+	case MMAPIO_OP_DELETE:
+		free(op->u.del.path);
+		break;
+	case MMAPIO_OP_FLUSH:
+		break;
+	}
+	free(op);
+}
+
+MMAPIO_INTERNAL bool mmapio__op_is_local(const struct mmapio__op *op)
+{
+	/* The backend contract promises backends a flush length > 0. */
+	return op->kind == MMAPIO_OP_FLUSH && op->u.flush.len == 0;
+}
+
+MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op)
+{
+	if (op->kind == MMAPIO_OP_FLUSH && op->map != NULL) {
+		op->result = mmapio__flush_finish(op->map, op->result);
+		op->map = NULL;
+	}
+	return op->result;
+}
+
+MMAPIO_INTERNAL void mmapio__op_discard(struct mmapio__op *op)
+{
+	if (op->kind == MMAPIO_OP_FLUSH && op->map != NULL) {
+		mmapio__flush_finish(op->map, 0);
+		op->map = NULL;
+	}
+	mmapio__op_free(op);
+}
+
+MMAPIO_INTERNAL int mmapio__flush_op(mmapio_map *map, uint64_t off, uint64_t len,
+				     struct mmapio__op **out)
+{
+	struct mmapio__op *op;
+	int r;
+
+	if (map == NULL)
+		return -EINVAL;
+	r = mmapio__check_range(__atomic_load_n(&map->len, __ATOMIC_ACQUIRE), off, len);
+	if (r < 0)
+		return r;
+	op = mmapio__op_new(MMAPIO_OP_FLUSH);
+	if (op == NULL)
+		return -ENOMEM;
+
+	/*
+	 * Read-only and copy-on-write maps have nothing to make durable, and
+	 * an empty range has no pages; such flushes complete in the ring.  An
+	 * empty range of a read-write map still reports an earlier write-back
+	 * failure, because the data it lost is still not on disk.
+	 */
+	if (map->mode != MMAPIO_READ_WRITE) {
+		op->result = 0;
+	} else if (len == 0) {
+		op->result = __atomic_load_n(&map->flush_error, __ATOMIC_ACQUIRE);
+	} else {
+		r = mmapio__flush_prepare(map, off, len, op);
+		if (r < 0) {
+			mmapio__op_free(op);
+			return r;
+		}
+	}
+	*out = op;
+	return 0;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Preparing                                                                */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Copies path to the heap, made absolute against the current directory:
+ * the io_uring backend may resolve it later, after the caller has changed
+ * directory, and the backend contract promises absolute paths.  Where the
+ * directory cannot be read or the result would be too long, the path is
+ * kept as given.  Returns the copy (the caller frees it) or NULL on ENOMEM.
+ */
+static char *path_dup(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t clen, plen;
+	char *abs;
+
+	if (path[0] == '/' || path[0] == '\0' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	clen = strlen(cwd);
+	plen = strlen(path);
+	if (clen + 1 + plen >= PATH_MAX)
+		return strdup(path);
+	abs = malloc(clen + 1 + plen + 1);
+	if (abs == NULL)
+		return NULL;
+	memcpy(abs, cwd, clen);
+	abs[clen] = '/';
+	memcpy(abs + clen + 1, path, plen + 1);
+	return abs;
+}
+
+/* Appends a prepared operation to ring and counts it. */
+static void ring_add(struct mmapio_ring *ring, struct mmapio__op *op, void *user_data)
+{
+	op->user_data = user_data;
+	mmapio__op_list_push(&ring->prepared, op);
+	ring->n_prepared++;
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, uint64_t size,
+					  const struct mmapio_options *opts, void *user_data)
+{
+	/*
+	 * MMAPIO_MAP_POPULATE is accepted and has nothing to do here, so that
+	 * one options struct can serve mmapio_create and the ring alike.
+	 */
+	const unsigned create_flags =
+		MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE | MMAPIO_CREATE_DURABLE;
+	struct mmapio__op *op;
+	int r;
+
+	if (ring == NULL || path == NULL)
+		return -EINVAL;
+	r = mmapio__check_options(opts, create_flags | MMAPIO_MAP_POPULATE);
+	if (r < 0)
+		return r;
+	op = mmapio__op_new(MMAPIO_OP_CREATE);
+	if (op == NULL)
+		return -ENOMEM;
+	op->u.create.path = path_dup(path);
+	if (op->u.create.path == NULL) {
+		mmapio__op_free(op);
+		return -ENOMEM;
+	}
+	op->u.create.size = size;
+	op->u.create.perm = opts != NULL && opts->perm != 0 ? opts->perm : 0644;
+	op->u.create.flags = opts != NULL ? opts->flags & create_flags : 0;
+	ring_add(ring, op, user_data);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, const char *dst,
+					unsigned flags, void *user_data)
+{
+	struct mmapio__op *op;
+
+	if (ring == NULL || src == NULL || dst == NULL ||
+	    (flags & ~(MMAPIO_COPY_OVERWRITE | MMAPIO_COPY_DURABLE)) != 0)
+		return -EINVAL;
+	op = mmapio__op_new(MMAPIO_OP_COPY);
+	if (op == NULL)
+		return -ENOMEM;
+	op->u.copy.src = path_dup(src);
+	op->u.copy.dst = path_dup(dst);
+	if (op->u.copy.src == NULL || op->u.copy.dst == NULL) {
+		mmapio__op_free(op);
+		return -ENOMEM;
+	}
+	op->u.copy.flags = flags;
+	ring_add(ring, op, user_data);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_delete(mmapio_ring *ring, const char *path, void *user_data)
+{
+	struct mmapio__op *op;
+
+	if (ring == NULL || path == NULL)
+		return -EINVAL;
+	op = mmapio__op_new(MMAPIO_OP_DELETE);
+	if (op == NULL)
+		return -ENOMEM;
+	op->u.del.path = path_dup(path);
+	if (op->u.del.path == NULL) {
+		mmapio__op_free(op);
+		return -ENOMEM;
+	}
+	ring_add(ring, op, user_data);
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uint64_t off,
+					 uint64_t len, void *user_data)
+{
+	struct mmapio__op *op;
+	int r;
+
+	if (ring == NULL || map == NULL)
+		return -EINVAL;
+	r = mmapio__flush_op(map, off, len, &op);
+	if (r < 0)
+		return r;
+	ring_add(ring, op, user_data);
+	return 0;
+}
+
+/*
+ * The ranges are coalesced into their bounding span, [lowest offset,
+ * highest end), and made durable with one data sync.  Each range sync costs
+ * the device one cache flush however little it writes, so one covering sync
+ * is the fewest there can be; the clean pages between the ranges cost only
+ * a page-cache lookup.  Finding the span needs no sorting, so the array is
+ * read once and nothing is allocated for it.
+ */
+MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *map,
+						const struct mmapio_range *ranges, size_t n,
+						void *user_data)
+{
+	uint64_t map_len, lo = UINT64_MAX, hi = 0;
+	struct mmapio__op *op;
+	size_t i;
+	int r;
+
+	if (ring == NULL || map == NULL || ranges == NULL || n == 0)
+		return -EINVAL;
+	map_len = __atomic_load_n(&map->len, __ATOMIC_ACQUIRE);
+	for (i = 0; i < n; i++) {
+		r = mmapio__check_range(map_len, ranges[i].off, ranges[i].len);
+		if (r < 0)
+			return r;
+		if (ranges[i].len == 0)
+			continue;
+		if (ranges[i].off < lo)
+			lo = ranges[i].off;
+		if (ranges[i].off + ranges[i].len > hi)
+			hi = ranges[i].off + ranges[i].len;
+	}
+	/* Only empty ranges: an empty flush at the first one's offset. */
+	if (hi == 0)
+		r = mmapio__flush_op(map, ranges[0].off, 0, &op);
+	else
+		r = mmapio__flush_op(map, lo, hi - lo, &op);
+	if (r < 0)
+		return r;
+	ring_add(ring, op, user_data);
+	return 0;
+}

@@ -1,0 +1,292 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Submitting and reaping on the public ring: mmapio_ring_submit hands the
+ * prepared operations to the backend (flushes with nothing to sync go
+ * straight to the completions), peek and wait copy completions out,
+ * mmapio_ring_fd keeps an eventfd readable while completions wait, and
+ * mmapio__ring_run runs one operation to completion for src/sync.c.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <sys/eventfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "internal.h"
+#include "ring.h"
+#include "sys.h"
+
+/* ------------------------------------------------------------------------ */
+/* The eventfd                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Makes the eventfd readable.  A full counter (EAGAIN) is readable already,
+ * so the result does not matter.
+ */
+static void efd_signal(int efd)
+{
+	uint64_t one = 1;
+	ssize_t n;
+
+	do {
+		n = write(efd, &one, sizeof(one));
+	} while (n < 0 && errno == EINTR);
+}
+
+/* Resets the eventfd's counter (it is non-blocking: EAGAIN when zero). */
+static void efd_drain(int efd)
+{
+	uint64_t count;
+	ssize_t n;
+
+	do {
+		n = read(efd, &count, sizeof(count));
+	} while (n < 0 && errno == EINTR);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Submitting and reaping                                                   */
+/* ------------------------------------------------------------------------ */
+
+MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
+{
+	struct op_list backend = { 0 }, local = { 0 };
+	struct mmapio__op *op;
+	unsigned n;
+	int r;
+
+	if (ring == NULL)
+		return -EINVAL;
+	n = ring->prepared.n;
+	if (n == 0)
+		return 0;
+	if (n > INT_MAX)
+		return -EOVERFLOW;
+
+	/* Flushes with nothing to sync never reach the backend. */
+	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
+		mmapio__op_list_push(mmapio__op_is_local(op) ? &local : &backend, op);
+
+	if (backend.head != NULL) {
+		r = ring->backend->submit(ring->engine, backend.head);
+		if (r < 0) {
+			/* Nothing was taken: everything stays prepared. */
+			ring->prepared = backend;
+			while ((op = mmapio__op_list_pop(&local)) != NULL)
+				mmapio__op_list_push(&ring->prepared, op);
+			return r;
+		}
+	}
+	ring->inflight += n;
+	if (local.head != NULL) {
+		while ((op = mmapio__op_list_pop(&local)) != NULL)
+			mmapio__op_list_push(&ring->ready, op);
+		if (ring->efd >= 0)
+			efd_signal(ring->efd);
+	}
+	return (int)n;
+}
+
+/*
+ * Moves up to max queued completions into out, finishing and freeing their
+ * operations.  Returns the number moved.
+ */
+static unsigned take_completions(struct mmapio_ring *ring, struct mmapio_completion *out,
+				 unsigned max)
+{
+	unsigned i;
+
+	for (i = 0; i < max && ring->ready.head != NULL; i++) {
+		struct mmapio__op *op = mmapio__op_list_pop(&ring->ready);
+
+		out[i].op = op->kind;
+		out[i].result = mmapio__op_finish(op);
+		out[i].user_data = op->user_data;
+		out[i].reserved = 0;
+		mmapio__op_free(op);
+	}
+	ring->inflight -= i;
+	ring->n_completed += i;
+	return i;
+}
+
+/*
+ * Copies completions out and leaves the eventfd readable exactly while some
+ * remain queued.  The caller drained the eventfd before it last asked the
+ * backend for completions, so no signal for a later completion was lost.
+ * Returns the number copied.
+ */
+static int finish_reaping(struct mmapio_ring *ring, struct mmapio_completion *out, unsigned max)
+{
+	unsigned n = take_completions(ring, out, max);
+
+	if (ring->efd >= 0 && ring->ready.head != NULL)
+		efd_signal(ring->efd);
+	return (int)(n > INT_MAX ? INT_MAX : n);
+}
+
+MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *out,
+				   unsigned max)
+{
+	int r = 0;
+
+	if (ring == NULL || (out == NULL && max > 0) || max > INT_MAX)
+		return -EINVAL;
+	if (ring->efd >= 0)
+		efd_drain(ring->efd);
+	if (ring->backend->owned(ring->engine) > 0)
+		r = ring->backend->reap(ring->engine, 0, 0);
+	/*
+	 * A ring-level failure is reported when there is nothing else to
+	 * report, so that an event loop learns of it instead of polling a
+	 * ring that can no longer make progress.
+	 */
+	if (r < 0 && r != -EINTR && ring->ready.head == NULL)
+		return r;
+	return finish_reaping(ring, out, max);
+}
+
+/* Milliseconds on the monotonic clock. */
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *out,
+				   unsigned max, unsigned min, int timeout_ms)
+{
+	int64_t deadline = 0;
+	int left = timeout_ms;
+
+	if (ring == NULL || (out == NULL && max > 0) || min > max || max > INT_MAX ||
+	    timeout_ms < -1)
+		return -EINVAL;
+	/* Waiting for more than is outstanding would never end. */
+	if (min > ring->inflight)
+		min = ring->inflight;
+	if (timeout_ms > 0)
+		deadline = now_ms() + timeout_ms;
+	if (ring->efd >= 0)
+		efd_drain(ring->efd);
+
+	for (;;) {
+		unsigned need = ring->ready.n < min ? min - ring->ready.n : 0;
+		int r;
+
+		if (ring->backend->owned(ring->engine) == 0)
+			break;
+		r = ring->backend->reap(ring->engine, need, left);
+		if (r < 0 && r != -ETIME) {
+			if (ring->ready.head == NULL)
+				return r;
+			break;
+		}
+		if (ring->ready.n >= min || timeout_ms == 0 || r == -ETIME)
+			break;
+		if (timeout_ms > 0) {
+			int64_t rest = deadline - now_ms();
+
+			if (rest <= 0)
+				break;
+			left = (int)rest;
+		}
+	}
+	return finish_reaping(ring, out, max);
+}
+
+MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring)
+{
+	int efd, r;
+
+	if (ring == NULL)
+		return -EINVAL;
+	if (ring->efd >= 0)
+		return ring->efd;
+	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (efd < 0)
+		return -errno;
+	r = ring->backend->set_eventfd(ring->engine, efd);
+	if (r < 0) {
+		mmapio__sys.close(efd);
+		return r;
+	}
+	ring->efd = efd;
+	/*
+	 * Completions that are queued already must show too.  So must
+	 * operations in flight: their kernel work may have been left pending
+	 * before the eventfd was registered (io_uring signals it only when new
+	 * work arrives), and one spurious wake-up costs the caller a peek,
+	 * where a missed one would stall its event loop.
+	 */
+	if (ring->ready.head != NULL || ring->backend->owned(ring->engine) > 0)
+		efd_signal(efd);
+	return efd;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The synchronous runner                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Waits until the backend hands op back, finishes and frees it.  The wait
+ * goes on through signals: a synchronous call has no way to report -EINTR
+ * and still own what it started.  A ring-level failure ends the wait
+ * instead of spinning on it; op then stays the backend's, and comes back
+ * (to be discarded here or by mmapio_ring_close) if the ring ever makes
+ * progress again.  Completions of operations abandoned that way are
+ * discarded as they arrive, so they are never taken for op's.  Returns
+ * op's result, or the backend's -errno with *broken set to true.
+ */
+static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op, bool *broken)
+{
+	struct mmapio__op *got;
+	int r;
+
+	for (;;) {
+		while ((got = mmapio__op_list_pop(&ring->ready)) != NULL) {
+			bool mine = got == op;
+
+			ring->inflight--;
+			ring->n_completed++;
+			r = mmapio__op_finish(got);
+			mmapio__op_free(got);
+			if (mine)
+				return r;
+		}
+		if (ring->backend->owned(ring->engine) == 0) {
+			*broken = true;
+			return -EIO; /* a backend that lost the operation */
+		}
+		r = ring->backend->reap(ring->engine, 1, -1);
+		if (r < 0 && r != -EINTR && ring->ready.head == NULL) {
+			*broken = true;
+			return r;
+		}
+	}
+}
+
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, bool *broken)
+{
+	int r;
+
+	*broken = false;
+	ring->n_prepared++;
+	if (mmapio__op_is_local(op)) {
+		r = op->result;
+		mmapio__op_free(op);
+		ring->n_completed++;
+		return r;
+	}
+	op->next = NULL;
+	r = ring->backend->submit(ring->engine, op);
+	if (r < 0) {
+		mmapio__op_discard(op);
+		return r;
+	}
+	ring->inflight++;
+	return run_wait(ring, op, broken);
+}
