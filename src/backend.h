@@ -4,7 +4,7 @@
  * header: a backend is one static const struct mmapio__backend, and the ring
  * front end (src/ring.c) picks one per ring.
  *
- * Operations (struct mmapio__op) are prepared and validated by src/ring.c,
+ * Operations (struct mmapio__op) are prepared and validated by src/ring_prep.c,
  * which fills in everything a backend needs: absolute paths copied to the
  * heap, a flush's page-rounded file range plus the matching mapping address.
  * A backend never touches struct mmapio_map.
