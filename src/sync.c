@@ -50,9 +50,10 @@ static void thread_ring_destroy(void *ring)
  * inherited descriptor and mappings: reaping or closing it here would take
  * or cancel the parent's completions.  The child therefore forgets it and
  * opens its own on first use; the pointer is kept so the memory stays
- * reachable rather than leaked.
+ * reachable rather than leaked (volatile: a static that is only ever
+ * written would otherwise be optimised away, and the ring with it).
  */
-static mmapio_ring *forked_away_ring;
+static mmapio_ring *volatile forked_away_ring;
 
 /* The pthread_atfork child handler: forget the parent's default ring. */
 static void thread_ring_forget_in_child(void)
