@@ -113,6 +113,19 @@
  *   spread of the fast choices (min 5.68 GB/s over 5 runs of 1 GiB).
  *   Final setup, 1 GiB: ring 4 x 1 MiB 6.05, read/write loop 4.46.
  *
+ * Tried and dropped: letting a caller blocked in mmapio_ring_wait run
+ * backlog creates and deletes itself (mmapio__blocking_run) while the
+ * window kept the kernel busy.  Fresh RAM-backed ext4 per run, the two
+ * builds alternating, io_uring row / the loop, three rounds:
+ *   8 directories  without 1.24 1.30 1.06   with 1.16 1.19 1.13
+ *   1 directory    without 1.18 1.23 1.17   with 1.22 1.22 1.18
+ *   deletes (W9)   without 1.34 1.35 1.14   with 1.18 1.17 1.05
+ * (batching the refills while helping changed nothing: 8 directories
+ * 1.25 1.34 without, 1.14 1.11 with).  At ~70k files/s the ring already
+ * keeps both CPUs busy (25-29 us of CPU per file over 8 directories, ~14 us
+ * of wall time), so the caller's creates take CPU from the kernel side
+ * instead of filling an idle one.
+ *
  * io_uring_enter counting (uring_enters) was checked against strace -c:
  * 421 counted, 421 traced.
  */
