@@ -40,6 +40,18 @@ MMAPIO_INTERNAL void mmapio__op_list_push(struct op_list *list, struct mmapio__o
 MMAPIO_INTERNAL struct mmapio__op *mmapio__op_list_pop(struct op_list *list);
 
 /*
+ * Build a COPY or DELETE operation with their paths copied to the heap:
+ * made absolute against the current directory when a ring will run the
+ * operation later (absolute = true), kept as given for a synchronous call,
+ * which resolves them before it returns.  Return 0 with *out set (free it
+ * with mmapio__op_free, or hand it on); -EINVAL for NULL paths or unknown
+ * copy flags; -ENOMEM.
+ */
+MMAPIO_INTERNAL int mmapio__copy_op(const char *src, const char *dst, unsigned flags,
+				    bool absolute, struct mmapio__op **out);
+MMAPIO_INTERNAL int mmapio__delete_op(const char *path, bool absolute, struct mmapio__op **out);
+
+/*
  * Builds the operation that flushes [off, off + len) of map.  Read-only and
  * copy-on-write maps, and empty ranges, get an operation that the ring
  * completes by itself without a backend (result 0, or the map's sticky

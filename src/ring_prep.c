@@ -180,24 +180,63 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 	return 0;
 }
 
-MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, const char *dst,
-					unsigned flags, void *user_data)
+/* Copies path to the heap, absolute or as given (see mmapio__copy_op). */
+static char *path_copy(const char *path, bool absolute)
+{
+	return absolute ? path_dup(path) : strdup(path);
+}
+
+MMAPIO_INTERNAL int mmapio__copy_op(const char *src, const char *dst, unsigned flags,
+				    bool absolute, struct mmapio__op **out)
 {
 	struct mmapio__op *op;
 
-	if (ring == NULL || src == NULL || dst == NULL ||
+	if (src == NULL || dst == NULL ||
 	    (flags & ~(MMAPIO_COPY_OVERWRITE | MMAPIO_COPY_DURABLE)) != 0)
 		return -EINVAL;
 	op = mmapio__op_new(MMAPIO_OP_COPY);
 	if (op == NULL)
 		return -ENOMEM;
-	op->u.copy.src = path_dup(src);
-	op->u.copy.dst = path_dup(dst);
+	op->u.copy.src = path_copy(src, absolute);
+	op->u.copy.dst = path_copy(dst, absolute);
 	if (op->u.copy.src == NULL || op->u.copy.dst == NULL) {
 		mmapio__op_free(op);
 		return -ENOMEM;
 	}
 	op->u.copy.flags = flags;
+	*out = op;
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__delete_op(const char *path, bool absolute, struct mmapio__op **out)
+{
+	struct mmapio__op *op;
+
+	if (path == NULL)
+		return -EINVAL;
+	op = mmapio__op_new(MMAPIO_OP_DELETE);
+	if (op == NULL)
+		return -ENOMEM;
+	op->u.del.path = path_copy(path, absolute);
+	if (op->u.del.path == NULL) {
+		mmapio__op_free(op);
+		return -ENOMEM;
+	}
+	*out = op;
+	return 0;
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, const char *dst,
+					unsigned flags, void *user_data)
+{
+	struct mmapio__op *op;
+	int r;
+
+	if (ring == NULL)
+		return -EINVAL;
+	r = mmapio__copy_op(src, dst, flags, true, &op);
+	if (r < 0)
+		return r;
 	ring_add(ring, op, user_data);
 	return 0;
 }
@@ -205,17 +244,13 @@ MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, cons
 MMAPIO_EXPORT int mmapio_ring_prep_delete(mmapio_ring *ring, const char *path, void *user_data)
 {
 	struct mmapio__op *op;
+	int r;
 
-	if (ring == NULL || path == NULL)
+	if (ring == NULL)
 		return -EINVAL;
-	op = mmapio__op_new(MMAPIO_OP_DELETE);
-	if (op == NULL)
-		return -ENOMEM;
-	op->u.del.path = path_dup(path);
-	if (op->u.del.path == NULL) {
-		mmapio__op_free(op);
-		return -ENOMEM;
-	}
+	r = mmapio__delete_op(path, true, &op);
+	if (r < 0)
+		return r;
 	ring_add(ring, op, user_data);
 	return 0;
 }

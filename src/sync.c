@@ -289,39 +289,18 @@ MMAPIO_EXPORT int mmapio_default_backend(const char **reason)
 MMAPIO_EXPORT int mmapio_copy(const char *src, const char *dst, unsigned flags)
 {
 	struct mmapio__op *op;
-
-	if (src == NULL || dst == NULL ||
-	    (flags & ~(MMAPIO_COPY_OVERWRITE | MMAPIO_COPY_DURABLE)) != 0)
-		return -EINVAL;
-	op = mmapio__op_new(MMAPIO_OP_COPY);
-	if (op == NULL)
-		return -ENOMEM;
 	/* The call waits for the copy, so relative paths mean what they say. */
-	op->u.copy.src = strdup(src);
-	op->u.copy.dst = strdup(dst);
-	if (op->u.copy.src == NULL || op->u.copy.dst == NULL) {
-		mmapio__op_free(op);
-		return -ENOMEM;
-	}
-	op->u.copy.flags = flags;
-	return mmapio__run_sync(op);
+	int r = mmapio__copy_op(src, dst, flags, false, &op);
+
+	return r < 0 ? r : mmapio__run_sync(op);
 }
 
 MMAPIO_EXPORT int mmapio_delete(const char *path)
 {
 	struct mmapio__op *op;
+	int r = mmapio__delete_op(path, false, &op);
 
-	if (path == NULL)
-		return -EINVAL;
-	op = mmapio__op_new(MMAPIO_OP_DELETE);
-	if (op == NULL)
-		return -ENOMEM;
-	op->u.del.path = strdup(path);
-	if (op->u.del.path == NULL) {
-		mmapio__op_free(op);
-		return -ENOMEM;
-	}
-	return mmapio__run_sync(op);
+	return r < 0 ? r : mmapio__run_sync(op);
 }
 
 MMAPIO_EXPORT int mmapio_flush_range(mmapio_map *map, uint64_t off, uint64_t len)
