@@ -21,6 +21,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "mmapio.h"
 #include "visibility.h"
@@ -129,6 +130,18 @@ struct mmapio__backend {
 
 	void (*stats)(void *engine, struct mmapio__engine_stats *out);
 };
+
+/*
+ * Milliseconds on the monotonic clock, for the deadlines of timeout_ms in
+ * reap() and mmapio_ring_wait.
+ */
+static inline int64_t mmapio__now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 /* The blocking backend (fallback/). */
 extern MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_blocking;

@@ -147,15 +147,6 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
 	return finish_reaping(ring, out, max);
 }
 
-/* Milliseconds on the monotonic clock. */
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max, unsigned min, int timeout_ms)
 {
@@ -169,7 +160,7 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 	if (min > ring->inflight)
 		min = ring->inflight;
 	if (timeout_ms > 0)
-		deadline = now_ms() + timeout_ms;
+		deadline = mmapio__now_ms() + timeout_ms;
 	if (ring->efd >= 0)
 		efd_drain(ring->efd);
 
@@ -188,7 +179,7 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 		if (ring->ready.n >= min || timeout_ms == 0 || r == -ETIME)
 			break;
 		if (timeout_ms > 0) {
-			int64_t rest = deadline - now_ms();
+			int64_t rest = deadline - mmapio__now_ms();
 
 			if (rest <= 0)
 				break;

@@ -421,15 +421,6 @@ static unsigned ur_progress(struct ur_engine *e)
 /* The contract                                                             */
 /* ------------------------------------------------------------------------ */
 
-/* Milliseconds on the monotonic clock. */
-static int64_t ur_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /*
  * How many CQEs a blocking wait asks for: an eighth of those in flight, at
  * least one.  Waking for every CQE costs a context switch per CQE; with a
@@ -524,7 +515,7 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 {
 	struct ur_engine *e = engine;
 	unsigned handed;
-	int64_t deadline = timeout_ms > 0 ? ur_now_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? mmapio__now_ms() + timeout_ms : 0;
 	int r, err = 0;
 
 	/*
@@ -550,7 +541,7 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 		int left = -1;
 
 		if (timeout_ms > 0) {
-			int64_t rest = deadline - ur_now_ms();
+			int64_t rest = deadline - mmapio__now_ms();
 
 			if (rest <= 0)
 				break;
