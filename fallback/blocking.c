@@ -119,8 +119,6 @@ MMAPIO_INTERNAL int mmapio__blocking_create_fd(const char *path, uint64_t size, 
 	int fd, r;
 
 	*created = 0;
-	if (perm == 0)
-		perm = 0644;
 
 	/*
 	 * The exclusive open tells us whether this call made the file, which

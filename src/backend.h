@@ -35,7 +35,7 @@ struct mmapio__op {
 		struct {
 			char *path;
 			uint64_t size;     /* may be 0: an empty file */
-			unsigned perm;     /* permission bits, umask applies */
+			unsigned perm;     /* permission bits, resolved (never 0); umask applies */
 			unsigned flags;    /* MMAPIO_CREATE_EXCLUSIVE | _SPARSE | _DURABLE */
 		} create;
 		struct {

@@ -98,4 +98,14 @@ MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result);
  */
 MMAPIO_INTERNAL int mmapio__check_options(const struct mmapio_options *opts, unsigned allowed);
 
+/*
+ * The permission bits for files created with opts (NULL allowed): its perm,
+ * or 0644 when that is 0.  Resolved once here, so backends receive the bits
+ * to use.
+ */
+static inline unsigned mmapio__options_perm(const struct mmapio_options *opts)
+{
+	return opts != NULL && opts->perm != 0 ? opts->perm : 0644;
+}
+
 #endif

@@ -223,7 +223,7 @@ MMAPIO_EXPORT int mmapio_create(const char *path, uint64_t size,
 	if (size > SIZE_MAX || size > (uint64_t)INT64_MAX)
 		return -EFBIG;
 	flags = opts ? opts->flags : 0;
-	perm = opts && opts->perm ? opts->perm : 0644;
+	perm = mmapio__options_perm(opts);
 
 	fd = mmapio__blocking_create_fd(path, size, perm,
 					flags & (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE |

@@ -174,7 +174,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 		return -ENOMEM;
 	}
 	op->u.create.size = size;
-	op->u.create.perm = opts != NULL && opts->perm != 0 ? opts->perm : 0644;
+	op->u.create.perm = mmapio__options_perm(opts);
 	op->u.create.flags = opts != NULL ? opts->flags & create_flags : 0;
 	ring_add(ring, op, user_data);
 	return 0;

@@ -164,7 +164,7 @@ static void create_queue_rest(struct ur_engine *e, struct ur_task *t)
 static void create_queue(struct ur_engine *e, struct ur_task *t)
 {
 	const struct mmapio__op *op = t->op;
-	unsigned perm = op->u.create.perm != 0 ? op->u.create.perm : 0644;
+	unsigned perm = op->u.create.perm;
 	int oflags = O_CREAT | O_RDWR;
 	struct io_uring_sqe *sqe;
 
