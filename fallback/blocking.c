@@ -5,7 +5,7 @@
  * soon as submit() returns and reap() never has anything left to do.
  *
  * It is also the per-operation fallback of the io_uring backend
- * (mmapio__blocking_run), which is why everything here is thread-safe and
+ * (its run()), which is why everything here is thread-safe and
  * keeps no state outside the engine.  Every system call goes through the
  * mmapio__sys table so that tests can inject failures into it.  EINTR is
  * not retried here: the real table entries retry it themselves, and a
@@ -21,7 +21,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "backend.h"
+#include "engine.h"
+#include "platform.h"
 #include "sys.h"
 
 /* The buffer of the pread/pwrite copy loop. */
@@ -112,7 +113,7 @@ static int reopen_existing(const char *path, unsigned perm)
 	return fd;
 }
 
-MMAPIO_INTERNAL int mmapio__blocking_create_fd(const char *path, uint64_t size, unsigned perm,
+MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, unsigned perm,
 					       unsigned flags, int *created)
 {
 	struct stat st;
@@ -164,7 +165,7 @@ MMAPIO_INTERNAL int mmapio__blocking_create_fd(const char *path, uint64_t size, 
 static int run_create(const struct mmapio__op *op)
 {
 	int created;
-	int fd = mmapio__blocking_create_fd(op->u.create.path, op->u.create.size,
+	int fd = mmapio__plat_create_file(op->u.create.path, op->u.create.size,
 					    op->u.create.perm, op->u.create.flags, &created);
 
 	if (fd < 0)
@@ -301,7 +302,7 @@ static int copy_data(int in, int out, uint64_t size)
 	return 0;
 }
 
-MMAPIO_INTERNAL int mmapio__copy_open(const char *src, const char *dst, unsigned flags,
+MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, unsigned flags,
 				      struct mmapio__copy_files *f)
 {
 	struct stat st;
@@ -364,7 +365,7 @@ static int run_copy(const struct mmapio__op *op)
 	struct mmapio__copy_files f;
 	int r, c;
 
-	r = mmapio__copy_open(op->u.copy.src, dst, op->u.copy.flags, &f);
+	r = mmapio__plat_copy_open(op->u.copy.src, dst, op->u.copy.flags, &f);
 	if (r < 0)
 		return r;
 	if (f.size > 0)
@@ -397,7 +398,8 @@ static int run_flush(const struct mmapio__op *op)
 	return mmapio__sys.fdatasync(op->u.flush.fd);
 }
 
-MMAPIO_INTERNAL int mmapio__blocking_run(struct mmapio__op *op)
+/* Runs one operation with blocking platform calls.  Thread-safe. */
+static int blocking_run(struct mmapio__op *op)
 {
 	switch (op->kind) {
 	case MMAPIO_OP_CREATE:
@@ -463,7 +465,7 @@ static int blocking_submit(void *engine, struct mmapio__op *chain)
 		/* done() may relink op, so step past it first. */
 		chain = op->next;
 		op->next = NULL;
-		op->result = mmapio__blocking_run(op);
+		op->result = blocking_run(op);
 		e->ops++;
 		e->params.done(e->params.ctx, op);
 	}
@@ -502,7 +504,7 @@ static void blocking_stats(void *engine, struct mmapio__engine_stats *out)
 	out->blocking_ops = e->ops;
 }
 
-MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_blocking = {
+MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_blocking = {
 	.name = "blocking",
 	.kind = MMAPIO_BACKEND_FALLBACK,
 	.open = blocking_open,
@@ -512,4 +514,5 @@ MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_blocking = {
 	.owned = blocking_owned,
 	.set_eventfd = blocking_set_eventfd,
 	.stats = blocking_stats,
+	.run = blocking_run,
 };

@@ -11,7 +11,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "engine.h"
+#include "platform.h"
 #include "mmapio.h"
 #include "visibility.h"
 

@@ -225,7 +225,7 @@ MMAPIO_EXPORT int mmapio_create(const char *path, uint64_t size,
 	flags = opts ? opts->flags : 0;
 	perm = mmapio__options_perm(opts);
 
-	fd = mmapio__blocking_create_fd(path, size, perm,
+	fd = mmapio__plat_create_file(path, size, perm,
 					flags & (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE |
 						 MMAPIO_CREATE_DURABLE),
 					&created);

@@ -112,11 +112,11 @@ static int open_blocking(struct mmapio_ring *ring, const struct mmapio__engine_p
 			 const char *reason)
 {
 	char why[128] = "";
-	int r = mmapio__backend_blocking.open(params, &ring->engine, why, sizeof(why));
+	int r = mmapio__engine_blocking.open(params, &ring->state, why, sizeof(why));
 
 	if (r < 0)
 		return r;
-	ring->backend = &mmapio__backend_blocking;
+	ring->engine = &mmapio__engine_blocking;
 	snprintf(ring->reason, sizeof(ring->reason), "blocking: %s", reason);
 	return 0;
 }
@@ -144,11 +144,11 @@ static int open_backend(struct mmapio_ring *ring, enum mmapio_backend kind,
 	    __atomic_load_n(&uring_state, __ATOMIC_ACQUIRE) == URING_FAILED)
 		return open_blocking(ring, params, uring_failure);
 
-	r = mmapio__backend_uring.open(params, &ring->engine, why, sizeof(why));
+	r = mmapio__engine_uring.open(params, &ring->state, why, sizeof(why));
 	if (r == 0) {
 		__atomic_store_n(&uring_state, URING_READY, __ATOMIC_RELEASE);
-		ring->backend = &mmapio__backend_uring;
-		snprintf(ring->reason, sizeof(ring->reason), "%s", mmapio__backend_uring.name);
+		ring->engine = &mmapio__engine_uring;
+		snprintf(ring->reason, sizeof(ring->reason), "%s", mmapio__engine_uring.name);
 		return 0;
 	}
 	if (why[0] == '\0')
@@ -199,6 +199,7 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 								     : DEFAULT_QUEUE_DEPTH;
 	params.done = ring_done;
 	params.ctx = ring;
+	params.fallback = &mmapio__engine_blocking;
 	r = open_backend(ring, opts != NULL ? opts->backend : MMAPIO_BACKEND_AUTO, &params);
 	if (r < 0) {
 		free(ring);
@@ -220,7 +221,7 @@ MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring)
 	 * or refuses (-EEXIST) on a thread that may not collect it, leaving
 	 * the ring whole for its own thread to close.
 	 */
-	r = ring->backend->close(ring->engine);
+	r = ring->engine->close(ring->state);
 	if (r < 0)
 		return r;
 	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
@@ -245,7 +246,7 @@ MMAPIO_EXPORT enum mmapio_backend mmapio_ring_backend(const mmapio_ring *ring,
 	}
 	if (reason != NULL)
 		*reason = ring->reason;
-	return ring->backend->kind;
+	return ring->engine->kind;
 }
 
 MMAPIO_EXPORT unsigned mmapio_ring_inflight(const mmapio_ring *ring)
@@ -260,7 +261,7 @@ MMAPIO_EXPORT int mmapio_ring_stats(const mmapio_ring *ring, struct mmapio_ring_
 	if (ring == NULL || out == NULL)
 		return -EINVAL;
 	memset(&es, 0, sizeof(es));
-	ring->backend->stats(ring->engine, &es);
+	ring->engine->stats(ring->state, &es);
 	memset(out, 0, sizeof(*out));
 	out->prepared = ring->n_prepared;
 	out->completed = ring->n_completed;

@@ -22,8 +22,8 @@ struct op_list {
 };
 
 struct mmapio_ring {
-	const struct mmapio__backend *backend;
-	void *engine;
+	const struct mmapio__engine *engine;
+	void *state;              /* the engine's own, from engine->open */
 	struct op_list prepared;  /* prepared, not yet submitted */
 	struct op_list ready;     /* completed, not yet copied out */
 	unsigned inflight;        /* submitted, not yet copied out */

@@ -9,7 +9,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <sys/eventfd.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
@@ -69,7 +68,7 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 		mmapio__op_list_push(mmapio__op_is_local(op) ? &local : &backend, op);
 
 	if (backend.head != NULL) {
-		r = ring->backend->submit(ring->engine, backend.head);
+		r = ring->engine->submit(ring->state, backend.head);
 		if (r < 0) {
 			/* Nothing was taken: everything stays prepared. */
 			ring->prepared = backend;
@@ -135,8 +134,8 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
 		return -EINVAL;
 	if (ring->efd >= 0)
 		efd_drain(ring->efd);
-	if (ring->backend->owned(ring->engine) > 0)
-		r = ring->backend->reap(ring->engine, 0, 0);
+	if (ring->engine->owned(ring->state) > 0)
+		r = ring->engine->reap(ring->state, 0, 0);
 	/*
 	 * A ring-level failure is reported when there is nothing else to
 	 * report, so that an event loop learns of it instead of polling a
@@ -160,7 +159,7 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 	if (min > ring->inflight)
 		min = ring->inflight;
 	if (timeout_ms > 0)
-		deadline = mmapio__now_ms() + timeout_ms;
+		deadline = mmapio__plat_now_ms() + timeout_ms;
 	if (ring->efd >= 0)
 		efd_drain(ring->efd);
 
@@ -168,9 +167,9 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 		unsigned need = ring->ready.n < min ? min - ring->ready.n : 0;
 		int r;
 
-		if (ring->backend->owned(ring->engine) == 0)
+		if (ring->engine->owned(ring->state) == 0)
 			break;
-		r = ring->backend->reap(ring->engine, need, left);
+		r = ring->engine->reap(ring->state, need, left);
 		if (r < 0 && r != -ETIME) {
 			if (ring->ready.head == NULL)
 				return r;
@@ -179,7 +178,7 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 		if (ring->ready.n >= min || timeout_ms == 0 || r == -ETIME)
 			break;
 		if (timeout_ms > 0) {
-			int64_t rest = deadline - mmapio__now_ms();
+			int64_t rest = deadline - mmapio__plat_now_ms();
 
 			if (rest <= 0)
 				break;
@@ -200,7 +199,7 @@ MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring)
 	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	if (efd < 0)
 		return -errno;
-	r = ring->backend->set_eventfd(ring->engine, efd);
+	r = ring->engine->set_eventfd(ring->state, efd);
 	if (r < 0) {
 		mmapio__sys.close(efd);
 		return r;
@@ -213,7 +212,7 @@ MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring)
 	 * work arrives), and one spurious wake-up costs the caller a peek,
 	 * where a missed one would stall its event loop.
 	 */
-	if (ring->ready.head != NULL || ring->backend->owned(ring->engine) > 0)
+	if (ring->ready.head != NULL || ring->engine->owned(ring->state) > 0)
 		efd_signal(efd);
 	return efd;
 }
@@ -248,11 +247,11 @@ static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op, bool *broke
 			if (mine)
 				return r;
 		}
-		if (ring->backend->owned(ring->engine) == 0) {
+		if (ring->engine->owned(ring->state) == 0) {
 			*broken = true;
 			return -EIO; /* a backend that lost the operation */
 		}
-		r = ring->backend->reap(ring->engine, 1, -1);
+		r = ring->engine->reap(ring->state, 1, -1);
 		if (r < 0 && r != -EINTR && ring->ready.head == NULL) {
 			*broken = true;
 			return r;
@@ -273,7 +272,7 @@ MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, b
 		return r;
 	}
 	op->next = NULL;
-	r = ring->backend->submit(ring->engine, op);
+	r = ring->engine->submit(ring->state, op);
 	if (r < 0) {
 		mmapio__op_discard(op);
 		return r;

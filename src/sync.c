@@ -254,7 +254,7 @@ MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op)
 		return r;
 	}
 	if (sync_runs_direct(op)) {
-		op->result = mmapio__blocking_run(op);
+		op->result = mmapio__engine_blocking.run(op);
 		r = mmapio__op_finish(op);
 		mmapio__op_free(op);
 		return r;

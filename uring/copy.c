@@ -124,7 +124,7 @@ MMAPIO_INTERNAL bool mmapio__ur_copy_can_start(const struct ur_engine *e)
 static int copy_open(struct ur_task *t)
 {
 	struct mmapio__copy_files f;
-	int r = mmapio__copy_open(t->op->u.copy.src, t->op->u.copy.dst, t->op->u.copy.flags, &f);
+	int r = mmapio__plat_copy_open(t->op->u.copy.src, t->op->u.copy.dst, t->op->u.copy.flags, &f);
 
 	if (r < 0)
 		return r;

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <stdio.h>
 
-#include "backend.h"
+#include "engine.h"
 
 /* Returns -ENOTSUP with the reason "io_uring: not built". */
 static int stub_open(const struct mmapio__engine_params *params, void **engine, char *why,
@@ -66,7 +66,7 @@ static void stub_stats(void *engine, struct mmapio__engine_stats *out)
 	(void)out;
 }
 
-MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_uring = {
+MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.name = "io_uring",
 	.kind = MMAPIO_BACKEND_URING,
 	.open = stub_open,

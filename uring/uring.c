@@ -114,7 +114,7 @@
  *   Final setup, 1 GiB: ring 4 x 1 MiB 6.05, read/write loop 4.46.
  *
  * Tried and dropped: letting a caller blocked in mmapio_ring_wait run
- * backlog creates and deletes itself (mmapio__blocking_run) while the
+ * backlog creates and deletes itself (the fallback engine's run) while the
  * window kept the kernel busy.  Fresh RAM-backed ext4 per run, the two
  * builds alternating, io_uring row / the loop, three rounds:
  *   8 directories  without 1.24 1.30 1.06   with 1.16 1.19 1.13
@@ -320,6 +320,7 @@ static int ur_open(const struct mmapio__engine_params *params, void **engine, ch
 	}
 	e->done = params->done;
 	e->ctx = params->ctx;
+	e->fallback = params->fallback;
 	e->efd = -1;
 	depth = params->queue_depth == 0 ? 64 : params->queue_depth;
 	if (depth > UR_MAX_DEPTH)
@@ -362,7 +363,7 @@ static int ur_open(const struct mmapio__engine_params *params, void **engine, ch
 	return 0;
 }
 
-MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_uring = {
+MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.name = "io_uring",
 	.kind = MMAPIO_BACKEND_URING,
 	.open = ur_open,

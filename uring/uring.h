@@ -19,7 +19,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "backend.h"
+#include "engine.h"
+#include "platform.h"
 
 /* IORING_OP_FTRUNCATE (Linux 6.9) has no name in liburing 2.3's headers. */
 #define UR_OP_FTRUNCATE 55
@@ -90,6 +91,7 @@ struct ur_engine {
 	struct io_uring ring;
 	void (*done)(void *ctx, struct mmapio__op *op);
 	void *ctx;
+	const struct mmapio__engine *fallback; /* runs what the kernel cannot */
 
 	unsigned depth;       /* operations running at once (the window) */
 	unsigned sq_entries;  /* SQEs the ring holds */

@@ -234,7 +234,7 @@ MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, i
 /* Runs op with blocking system calls, for a kernel without its opcodes. */
 static void ur_run_blocking(struct ur_engine *e, struct mmapio__op *op)
 {
-	op->result = mmapio__blocking_run(op);
+	op->result = e->fallback->run(op);
 	e->stats.blocking_ops++;
 	mmapio__ur_queue_finished(e, op);
 }
@@ -515,7 +515,7 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 {
 	struct ur_engine *e = engine;
 	unsigned handed;
-	int64_t deadline = timeout_ms > 0 ? mmapio__now_ms() + timeout_ms : 0;
+	int64_t deadline = timeout_ms > 0 ? mmapio__plat_now_ms() + timeout_ms : 0;
 	int r, err = 0;
 
 	/*
@@ -541,7 +541,7 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 		int left = -1;
 
 		if (timeout_ms > 0) {
-			int64_t rest = deadline - mmapio__now_ms();
+			int64_t rest = deadline - mmapio__plat_now_ms();
 
 			if (rest <= 0)
 				break;

@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The internal backend contract.  src/ talks to backends only through this
- * header: a backend is one static const struct mmapio__backend, and the ring
- * front end (src/ring.c) picks one per ring.
+ * The engine contract.  src/ talks to engines only through this header: an
+ * engine is one static const struct mmapio__engine, and the ring front end
+ * (src/ring.c) picks one per ring.  The two engines are the blocking engine
+ * (fallback/blocking.c, every platform) and the io_uring engine (uring/,
+ * Linux; a stub whose open() says "not built" where it is left out).
  *
  * Operations (struct mmapio__op) are prepared and validated by src/ring_prep.c,
  * which fills in everything a backend needs: absolute paths copied to the
@@ -21,7 +23,6 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include <time.h>
 
 #include "mmapio.h"
 #include "visibility.h"
@@ -60,6 +61,12 @@ struct mmapio__op {
 /* What a backend receives when a ring opens it. */
 struct mmapio__engine_params {
 	unsigned queue_depth;     /* > 0 */
+	/*
+	 * The engine that runs, one at a time on the submitting thread, what
+	 * this one cannot (an opcode the kernel lacks): its run() is set.
+	 * NULL for the blocking engine itself.
+	 */
+	const struct mmapio__engine *fallback;
 	/* Hands a finished operation back to the ring.  See the ownership rules. */
 	void (*done)(void *ctx, struct mmapio__op *op);
 	void *ctx;
@@ -72,7 +79,7 @@ struct mmapio__engine_stats {
 	uint64_t blocking_ops;
 };
 
-struct mmapio__backend {
+struct mmapio__engine {
 	const char *name;         /* "io_uring", "blocking" */
 	enum mmapio_backend kind;
 
@@ -129,69 +136,22 @@ struct mmapio__backend {
 	int (*set_eventfd)(void *engine, int efd);
 
 	void (*stats)(void *engine, struct mmapio__engine_stats *out);
+
+	/*
+	 * Runs one operation to completion on the calling thread, without an
+	 * engine instance and without calling done(), and returns its result
+	 * (>= 0 or -errno).  Thread-safe.  NULL for engines that cannot.
+	 */
+	int (*run)(struct mmapio__op *op);
 };
 
-/*
- * Milliseconds on the monotonic clock, for the deadlines of timeout_ms in
- * reap() and mmapio_ring_wait.
- */
-static inline int64_t mmapio__now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-/* The blocking backend (fallback/). */
-extern MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_blocking;
+/* The blocking engine (fallback/blocking.c). */
+extern MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_blocking;
 
 /*
- * The io_uring backend (uring/).  In builds without io_uring it is a stub
+ * The io_uring engine (uring/).  In builds without io_uring it is a stub
  * whose open() returns -ENOTSUP with the reason "io_uring: not built".
  */
-extern MMAPIO_INTERNAL const struct mmapio__backend mmapio__backend_uring;
-
-/*
- * Runs one operation with blocking system calls and returns its result
- * (>= 0 or -errno) without calling done().  The io_uring backend uses it
- * per operation where the kernel lacks an opcode.  Thread-safe.
- */
-MMAPIO_INTERNAL int mmapio__blocking_run(struct mmapio__op *op);
-
-
-/*
- * Opens (creating) path for reading and writing and gives it exactly size
- * bytes: O_CREAT|O_CLOEXEC, plus O_EXCL with MMAPIO_CREATE_EXCLUSIVE and
- * O_TRUNC without it; fallocate unless MMAPIO_CREATE_SPARSE, falling back to
- * ftruncate where the filesystem refuses (EOPNOTSUPP); with
- * MMAPIO_CREATE_DURABLE, fsync of the file and of its directory.  Returns the
- * descriptor (>= 0), with *created telling whether this call made the file
- * (it is unlinked again on failure), or -errno.  Thread-safe.
- */
-MMAPIO_INTERNAL int mmapio__blocking_create_fd(const char *path, uint64_t size, unsigned perm,
-					       unsigned flags, int *created);
-
-/* The files of a copy, as mmapio__copy_open leaves them. */
-struct mmapio__copy_files {
-	int in;          /* the source, open for reading */
-	int out;         /* the destination, open for writing, empty, mode of in */
-	int created;     /* this copy made the destination: unlink it on failure */
-	uint64_t size;   /* bytes left to copy: 0 when empty or cloned */
-};
-
-/*
- * The opening half of a copy, shared by both backends so that they accept
- * and refuse exactly the same things (see mmapio_copy): opens src
- * (-EISDIR for a directory, -EINVAL for anything else that is not a
- * regular file), opens or creates dst (the same inode as src is -EINVAL and
- * stays untouched; an existing dst is -EEXIST without
- * MMAPIO_COPY_OVERWRITE, and truncated only after its descriptor has been
- * checked again), gives it src's permission bits exactly, and tries a
- * reflink clone.  Returns 0 with *f filled in, or -errno with everything it
- * opened closed and a destination it created removed.  Thread-safe.
- */
-MMAPIO_INTERNAL int mmapio__copy_open(const char *src, const char *dst, unsigned flags,
-				      struct mmapio__copy_files *f);
+extern MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring;
 
 #endif
