@@ -14,9 +14,6 @@
  * looking at the count alone.
  */
 #include <string.h>
-#include <sys/stat.h>
-
-#include "sys.h"
 
 #include "internal.h"
 
@@ -48,15 +45,15 @@ MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t l
 		rc = mmapio__check_range(ro_len(map), off, len);
 		if (rc < 0)
 			return rc;
-		return mmapio__guarded_copy(dst, map->base + off, len);
+		return mmapio__plat_guarded_copy(dst, map->m.base + off, len);
 	}
-	rc = pthread_rwlock_rdlock(&map->lock);
-	if (rc != 0)
-		return -rc;
+	rc = mmapio__plat_rwlock_rdlock(&map->lock);
+	if (rc < 0)
+		return rc;
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc == 0)
-		rc = mmapio__guarded_copy(dst, map->base + off, len);
-	pthread_rwlock_unlock(&map->lock);
+		rc = mmapio__plat_guarded_copy(dst, map->m.base + off, len);
+	mmapio__plat_rwlock_unlock(&map->lock);
 	return rc;
 }
 
@@ -83,38 +80,25 @@ MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t l
  */
 static int write_through(struct mmapio_map *map, uint64_t off, const void *src, size_t len)
 {
-	size_t page = mmapio__page_size();
-	unsigned char resident = 1;
-	const unsigned char *p = src;
-	struct stat st;
+	size_t page = mmapio__plat_page_size();
+	struct mmapio__file_info fi;
 	int rc;
 
 	if (map->mode != MMAPIO_READ_WRITE || len < WRITE_THROUGH_MIN)
 		return 1;
-	if (mmapio__sys.mincore(map->base + (off & ~(uint64_t)(page - 1)), page, &resident) < 0 ||
-	    (resident & 1))
+	/* Anything but 0 (not resident) means: copy through the mapping. */
+	if (mmapio__plat_resident(map->m.base + (off & ~(uint64_t)(page - 1))) != 0)
 		return 1;
 	/*
 	 * pwrite past end of file would grow it again where the mapped copy
 	 * would fault, so a file cut underneath reports -EFAULT either way.
 	 */
-	rc = mmapio__sys.fstat(map->fd, &st);
+	rc = mmapio__plat_file_info(map->m.fd, &fi);
 	if (rc < 0)
 		return rc;
-	if ((uint64_t)st.st_size < off + len)
+	if (fi.size < off + len)
 		return -EFAULT;
-	while (len > 0) {
-		int64_t n = mmapio__sys.pwrite(map->fd, p, len, off);
-
-		if (n < 0)
-			return (int)n;
-		if (n == 0)
-			return -EIO;
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return mmapio__plat_write_at(map->m.fd, src, len, off);
 }
 
 /*
@@ -130,15 +114,15 @@ MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, s
 		return -EINVAL;
 	if (map->mode == MMAPIO_READ_ONLY)
 		return -EACCES;
-	rc = pthread_rwlock_wrlock(&map->lock);
-	if (rc != 0)
-		return -rc;
+	rc = mmapio__plat_rwlock_wrlock(&map->lock);
+	if (rc < 0)
+		return rc;
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc == 0)
 		rc = write_through(map, off, src, len);
 	if (rc == 1)
-		rc = mmapio__guarded_copy(map->base + off, src, len);
-	pthread_rwlock_unlock(&map->lock);
+		rc = mmapio__plat_guarded_copy(map->m.base + off, src, len);
+	mmapio__plat_rwlock_unlock(&map->lock);
 	return rc;
 }
 
@@ -163,7 +147,7 @@ static inline void view_fill(struct mmapio_map *map, uint64_t off, size_t len, u
 			     struct mmapio_view *out)
 {
 	views_add(map, kind, 1);
-	out->data = map->base + off;
+	out->data = map->m.base + off;
 	out->len = len;
 	out->map_ = map;
 	out->kind_ = kind;
@@ -188,12 +172,12 @@ MMAPIO_EXPORT int mmapio_view_read(mmapio_map *map, uint64_t off, size_t len,
 		view_fill(map, off, len, VIEW_READ_NOLOCK, out);
 		return 0;
 	}
-	rc = pthread_rwlock_rdlock(&map->lock);
-	if (rc != 0)
-		return -rc;
+	rc = mmapio__plat_rwlock_rdlock(&map->lock);
+	if (rc < 0)
+		return rc;
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc < 0) {
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 		return rc;
 	}
 	view_fill(map, off, len, VIEW_READ_LOCKED, out);
@@ -214,12 +198,12 @@ MMAPIO_EXPORT int mmapio_view_write(mmapio_map *map, uint64_t off, size_t len,
 		return -EINVAL;
 	if (map->mode == MMAPIO_READ_ONLY)
 		return -EACCES;
-	rc = pthread_rwlock_wrlock(&map->lock);
-	if (rc != 0)
-		return -rc;
+	rc = mmapio__plat_rwlock_wrlock(&map->lock);
+	if (rc < 0)
+		return rc;
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc < 0) {
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 		return rc;
 	}
 	view_fill(map, off, len, VIEW_WRITE, out);
@@ -239,5 +223,5 @@ MMAPIO_EXPORT void mmapio_view_release(struct mmapio_view *view)
 	memset(view, 0, sizeof(*view));
 	views_add(map, kind, (unsigned)-1);
 	if (kind == VIEW_READ_LOCKED || kind == VIEW_WRITE)
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 }

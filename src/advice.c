@@ -4,18 +4,7 @@
  * every other access, then rounded out to whole pages (the kernel wants a
  * page-aligned start) and clamped to the pages the map has mapped.
  */
-#include <sys/mman.h>
-
 #include "internal.h"
-#include "sys.h"
-
-/* Linux 5.14 added these; older headers lack them. */
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22
-#endif
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
 
 /* What a range operation does once the range is resolved to pages. */
 enum range_op { RANGE_ADVISE, RANGE_LOCK, RANGE_UNLOCK };
@@ -26,9 +15,9 @@ enum range_op { RANGE_ADVISE, RANGE_LOCK, RANGE_UNLOCK };
  * nothing.  Returns 0, -ERANGE, or -errno from the system call.
  */
 static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum range_op op,
-		       int advice)
+		       enum mmapio_advice advice)
 {
-	size_t page = mmapio__page_size();
+	size_t page = mmapio__plat_page_size();
 	uint64_t start, end;
 	bool locked;
 	void *addr;
@@ -44,24 +33,24 @@ static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum 
 	start = off & ~(uint64_t)(page - 1);
 	/* off + len <= map->len <= SIZE_MAX: rounding up cannot overflow. */
 	end = (off + len + page - 1) & ~(uint64_t)(page - 1);
-	if (end > map->mapped)
-		end = map->mapped;
-	addr = map->base + start;
+	if (end > map->m.mapped)
+		end = map->m.mapped;
+	addr = map->m.base + start;
 	n = (size_t)(end - start);
 	switch (op) {
 	case RANGE_ADVISE:
-		rc = mmapio__sys.madvise(addr, n, advice);
+		rc = mmapio__plat_advise(addr, n, advice);
 		break;
 	case RANGE_LOCK:
-		rc = mmapio__sys.mlock(addr, n);
+		rc = mmapio__plat_lock_pages(addr, n);
 		break;
 	case RANGE_UNLOCK:
-		rc = mmapio__sys.munlock(addr, n);
+		rc = mmapio__plat_unlock_pages(addr, n);
 		break;
 	}
 out:
 	if (locked)
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 	return rc;
 }
 
@@ -75,45 +64,24 @@ out:
 MMAPIO_EXPORT int mmapio_advise(mmapio_map *map, uint64_t off, uint64_t len,
 				enum mmapio_advice advice)
 {
-	int adv, rc;
-
 	if (!map)
 		return -EINVAL;
 	switch (advice) {
 	case MMAPIO_ADVICE_NORMAL:
-		adv = MADV_NORMAL;
-		break;
 	case MMAPIO_ADVICE_RANDOM:
-		adv = MADV_RANDOM;
-		break;
 	case MMAPIO_ADVICE_SEQUENTIAL:
-		adv = MADV_SEQUENTIAL;
-		break;
 	case MMAPIO_ADVICE_WILLNEED:
-		adv = MADV_WILLNEED;
-		break;
 	case MMAPIO_ADVICE_DONTNEED:
-		adv = MADV_DONTNEED;
-		break;
 	case MMAPIO_ADVICE_POPULATE_READ:
-		adv = MADV_POPULATE_READ;
 		break;
 	case MMAPIO_ADVICE_POPULATE_WRITE:
 		if (map->mode == MMAPIO_READ_ONLY)
 			return -EACCES;
-		adv = MADV_POPULATE_WRITE;
 		break;
 	default:
 		return -EINVAL;
 	}
-	rc = range_apply(map, off, len, RANGE_ADVISE, adv);
-	/*
-	 * The range is page-aligned and mapped, so EINVAL can only mean that
-	 * the kernel (before 5.14) does not know the populate advice.
-	 */
-	if (rc == -EINVAL && (adv == MADV_POPULATE_READ || adv == MADV_POPULATE_WRITE))
-		return -ENOTSUP;
-	return rc;
+	return range_apply(map, off, len, RANGE_ADVISE, advice);
 }
 
 /*
@@ -124,7 +92,7 @@ MMAPIO_EXPORT int mmapio_lock(mmapio_map *map, uint64_t off, uint64_t len)
 {
 	if (!map)
 		return -EINVAL;
-	return range_apply(map, off, len, RANGE_LOCK, 0);
+	return range_apply(map, off, len, RANGE_LOCK, MMAPIO_ADVICE_NORMAL);
 }
 
 /*
@@ -135,5 +103,5 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len)
 {
 	if (!map)
 		return -EINVAL;
-	return range_apply(map, off, len, RANGE_UNLOCK, 0);
+	return range_apply(map, off, len, RANGE_UNLOCK, MMAPIO_ADVICE_NORMAL);
 }

@@ -28,18 +28,18 @@ static int word_begin(mmapio_map *map, uint64_t off, unsigned size, int store, v
 	if (!map->has_lock) {
 		rc = mmapio__check_range(__atomic_load_n(&map->len, __ATOMIC_RELAXED), off, size);
 		if (rc == 0)
-			*word = map->base + off;
+			*word = map->m.base + off;
 		return rc;
 	}
-	rc = pthread_rwlock_rdlock(&map->lock);
-	if (rc != 0)
-		return -rc;
+	rc = mmapio__plat_rwlock_rdlock(&map->lock);
+	if (rc < 0)
+		return rc;
 	rc = mmapio__check_range(map->len, off, size);
 	if (rc < 0) {
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 		return rc;
 	}
-	*word = map->base + off;
+	*word = map->m.base + off;
 	return 0;
 }
 
@@ -47,7 +47,7 @@ static int word_begin(mmapio_map *map, uint64_t off, unsigned size, int store, v
 static void word_end(mmapio_map *map)
 {
 	if (map->has_lock)
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 }
 
 MMAPIO_EXPORT int mmapio_atomic_load_u64(mmapio_map *map, uint64_t off, uint64_t *out)

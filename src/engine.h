@@ -25,6 +25,7 @@
 #include <stdint.h>
 
 #include "mmapio.h"
+#include "platform.h"
 #include "visibility.h"
 
 struct mmapio__op {
@@ -130,10 +131,10 @@ struct mmapio__engine {
 	unsigned (*owned)(void *engine);
 
 	/*
-	 * Asks the engine to signal efd (an eventfd) whenever an operation may
+	 * Asks the engine to signal ev (NULL: stop) whenever an operation may
 	 * have finished.  Returns 0 or -errno.
 	 */
-	int (*set_eventfd)(void *engine, int efd);
+	int (*set_event)(void *engine, const struct mmapio__event *ev);
 
 	void (*stats)(void *engine, struct mmapio__engine_stats *out);
 

@@ -6,7 +6,6 @@
 #define MMAPIO_INTERNAL_H
 
 #include <errno.h>
-#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -17,19 +16,17 @@
 #include "visibility.h"
 
 struct mmapio_map {
-	int fd;
+	struct mmapio__mapping m; /* the file and its mapping (the platform's) */
 	enum mmapio_mode mode;
 	unsigned flags;           /* mmapio_options.flags it was made with */
-	unsigned char *base;      /* NULL while nothing is mapped or reserved */
+	unsigned fd_flags;        /* MMAPIO__FD_* of the descriptor */
 	/*
 	 * File length in bytes.  Written only under the write lock (resize);
 	 * read with __atomic_load_n(.., __ATOMIC_ACQUIRE) by lock-free paths.
 	 */
 	uint64_t len;
-	size_t mapped;            /* bytes of the file mapped: len rounded to pages */
-	size_t reservation;       /* bytes of address space held at base; 0 if none */
 	bool has_lock;            /* false for read-only maps: no lock on reads */
-	pthread_rwlock_t lock;
+	struct mmapio__rwlock lock;
 	unsigned views;           /* views out; atomic */
 	unsigned ops;             /* ring operations on this map not yet reaped; atomic */
 	int flush_error;          /* first write-back error, sticky; atomic */
@@ -42,12 +39,9 @@ struct mmapio_map {
  * glibc reports that as EDEADLK instead of waiting for itself, and as
  * nothing can change while the view is out, the caller proceeds unlocked.
  * Read-only maps take no lock.  Returns 0 with *locked telling whether to
- * pthread_rwlock_unlock afterwards, or -errno.
+ * mmapio__plat_rwlock_unlock afterwards, or -errno.
  */
 MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked);
-
-/* The system page size, cached.  Thread-safe. */
-MMAPIO_INTERNAL size_t mmapio__page_size(void);
 
 /*
  * Checks [off, off + len) against a map of map_len bytes without overflow.
@@ -59,21 +53,6 @@ static inline int mmapio__check_range(uint64_t map_len, uint64_t off, uint64_t l
 		return -ERANGE;
 	return 0;
 }
-
-/*
- * Copies len bytes from src to dst, either of which is inside a mapping,
- * catching SIGBUS.  Returns 0, or -EFAULT when the copy faulted.  Installs
- * the library's SIGBUS handler on first use; faults outside guarded copies
- * are passed on to the previously installed handler (or the default action).
- */
-MMAPIO_INTERNAL int mmapio__guarded_copy(void *dst, const void *src, size_t len);
-
-/*
- * Runs one prepared operation synchronously through the calling thread's
- * default ring and returns its result.  The op is heap-allocated by the
- * caller with the ring's allocator (mmapio__op_new) and freed here.
- */
-MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op);
 
 /* Allocates a zeroed operation; NULL on ENOMEM.  Free with mmapio__op_free. */
 MMAPIO_INTERNAL struct mmapio__op *mmapio__op_new(enum mmapio_op kind);
@@ -88,7 +67,14 @@ MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op);
 MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_t len,
 					  struct mmapio__op *op);
 /*
- * Records a flush result in the map (the sticky write-back error), uncounts
+ * Records a flush result in the map (the sticky write-back error) and
+ * returns the result the caller should see: the sticky error if there is
+ * one, else result.
+ */
+MMAPIO_INTERNAL int mmapio__flush_record(mmapio_map *map, int result);
+
+/*
+ * Records a ring flush's result in the map (the sticky write-back error), uncounts
  * the op, and returns the result the caller should see.
  */
 MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result);

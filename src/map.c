@@ -1,15 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The life of a map: create, open, close, resize, and the bookkeeping that
- * flushes share with the ring (src/sync.c, src/ring.c).  Every system call
- * goes through mmapio__sys so tests can inject failures.
- *
- * Layout of a map in memory.  Without a reservation the file is mapped at
- * base for `mapped` bytes (its length rounded up to pages).  With one, base
- * is the start of `reservation` bytes of PROT_NONE, MAP_NORESERVE address
- * space, and the file is mapped over its first `mapped` bytes with
- * MAP_FIXED; resizing maps and unmaps file pages inside the reservation, so
- * base does not move.
+ * flushes share with the ring (src/sync.c, src/ring.c).  The file and its
+ * mapping are the platform's (src/platform.h: struct mmapio__mapping says
+ * how a map with and without a reservation is laid out); this file decides
+ * the order of things, so that no page stays mapped past the end of the
+ * file and a failure leaves map and file as they were.
  *
  * Locking.  Read-write and copy-on-write maps have a pthread rwlock: read
  * views and reads hold it shared, writes and mutable views exclusive, and
@@ -19,34 +15,12 @@
  * as soon as a writer queued.  Read-only maps have no lock: they can never
  * be resized, so base and len never change.
  */
-#include <fcntl.h>
 #include <stdlib.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "internal.h"
-#include "sys.h"
 
 #define KNOWN_FLAGS (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE | MMAPIO_CREATE_DURABLE | \
 		     MMAPIO_MAP_POPULATE)
-
-static size_t page_size_cache;
-
-/* Returns the system page size, cached after the first call.  Thread-safe. */
-MMAPIO_INTERNAL size_t mmapio__page_size(void)
-{
-	size_t page = __atomic_load_n(&page_size_cache, __ATOMIC_RELAXED);
-	long v;
-
-	if (page)
-		return page;
-	v = sysconf(_SC_PAGESIZE);
-	page = v > 0 ? (size_t)v : 4096;
-	/* Every thread computes the same value, so a racing store is harmless. */
-	__atomic_store_n(&page_size_cache, page, __ATOMIC_RELAXED);
-	return page;
-}
 
 /*
  * Validates opts (NULL allowed) against the allowed flags.  Returns 0, or
@@ -78,124 +52,68 @@ static int round_to_pages(uint64_t v, size_t page, size_t *out)
 	return 0;
 }
 
-/* Returns the mmap protection of a mode. */
-static int mode_prot(enum mmapio_mode mode)
-{
-	return mode == MMAPIO_READ_ONLY ? PROT_READ : PROT_READ | PROT_WRITE;
-}
-
-/* Returns the mmap flags for the file part of a map. */
-static int map_flags(const struct mmapio_map *map)
-{
-	int fl = map->mode == MMAPIO_COPY_ON_WRITE ? MAP_PRIVATE : MAP_SHARED;
-
-	if (map->flags & MMAPIO_MAP_POPULATE)
-		fl |= MAP_POPULATE;
-	return fl;
-}
-
 /*
- * Reserves len bytes of inaccessible address space at addr (NULL: anywhere;
- * fixed: replacing what is there).  Returns 0 with *out set, or -errno.
- */
-static int reserve_space(void *addr, size_t len, int fixed, void **out)
-{
-	int fl = MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE | (fixed ? MAP_FIXED : 0);
-
-	return mmapio__sys.mmap(addr, len, PROT_NONE, fl, -1, 0, out);
-}
-
-/*
- * Maps the first len bytes of the file (len > 0) into a new map, inside a
- * reservation of reserve bytes when reserve > len.  Returns 0 with base,
- * mapped and reservation set, or -errno with nothing mapped.
+ * Maps the first len bytes of the file (len may be 0), inside a reservation
+ * of reserve bytes when reserve > len.  Returns 0 with the mapping and len
+ * set, or -errno with nothing mapped.
  */
 static int map_initial(struct mmapio_map *map, uint64_t len, uint64_t reserve)
 {
-	size_t page = mmapio__page_size();
+	size_t page = mmapio__plat_page_size();
 	size_t mapped = 0, resv = 0;
-	void *base = NULL, *p;
-	int rc;
 
-	if (len > SIZE_MAX)
+	if (len > SIZE_MAX || round_to_pages(len, page, &mapped) < 0)
 		return -EFBIG;
-	rc = round_to_pages(len, page, &mapped);
-	if (rc < 0)
-		return -EFBIG;
-	if (reserve > len) {
-		rc = round_to_pages(reserve, page, &resv);
-		if (rc < 0)
-			return rc;
-	}
-	if (resv > mapped) {
-		rc = reserve_space(NULL, resv, 0, &base);
-		if (rc < 0)
-			return rc;
-		if (mapped > 0) {
-			rc = mmapio__sys.mmap(base, mapped, mode_prot(map->mode),
-					      map_flags(map) | MAP_FIXED, map->fd, 0, &p);
-			if (rc < 0) {
-				mmapio__sys.munmap(base, resv);
-				return rc;
-			}
-		}
-	} else {
-		resv = 0;
-		if (mapped > 0) {
-			rc = mmapio__sys.mmap(NULL, mapped, mode_prot(map->mode), map_flags(map),
-					      map->fd, 0, &base);
-			if (rc < 0)
-				return rc;
-		}
-	}
-	map->base = base;
-	map->mapped = mapped;
-	map->reservation = resv;
+	if (reserve > len && round_to_pages(reserve, page, &resv) < 0)
+		return -ENOMEM;
 	map->len = len;
-	return 0;
+	return mmapio__plat_map(&map->m, mapped, resv > mapped ? resv : 0);
 }
 
 /*
  * Builds a map around fd, which the map takes over only on success.
  * Returns 0 with *out set; -EISDIR for a directory, -EINVAL for anything
  * else that is not a regular file, -EFBIG for a file larger than the
- * address space, -ENOMEM, or -errno from fstat, mmap, pthread.
+ * address space, -ENOMEM, or -errno from the platform.
  */
 static int map_from_fd(int fd, enum mmapio_mode mode, const struct mmapio_options *opts,
 		       struct mmapio_map **out)
 {
+	struct mmapio__file_info fi;
 	struct mmapio_map *map;
-	struct stat st;
 	int rc;
 
-	rc = mmapio__sys.fstat(fd, &st);
+	rc = mmapio__plat_file_info(fd, &fi);
 	if (rc < 0)
 		return rc;
-	if (S_ISDIR(st.st_mode))
+	if (fi.type == MMAPIO__FILE_DIRECTORY)
 		return -EISDIR;
-	if (!S_ISREG(st.st_mode) || st.st_size < 0)
+	if (fi.type != MMAPIO__FILE_REGULAR)
 		return -EINVAL;
-	if ((uint64_t)st.st_size > SIZE_MAX)
+	if (fi.size > SIZE_MAX)
 		return -EFBIG;
 
 	map = calloc(1, sizeof(*map));
 	if (!map)
 		return -ENOMEM;
-	map->fd = fd;
+	map->m.fd = fd;
+	map->m.mode = (uint32_t)mode;
+	map->m.flags = opts && (opts->flags & MMAPIO_MAP_POPULATE) ? MMAPIO__MAP_POPULATE : 0;
 	map->mode = mode;
 	map->flags = opts ? opts->flags : 0;
+	map->fd_flags = fi.fd_flags;
 	map->has_lock = mode != MMAPIO_READ_ONLY;
 	if (map->has_lock) {
-		rc = pthread_rwlock_init(&map->lock, NULL);
-		if (rc != 0) {
+		rc = mmapio__plat_rwlock_init(&map->lock);
+		if (rc < 0) {
 			free(map);
-			return -rc;
+			return rc;
 		}
 	}
-	rc = map_initial(map, (uint64_t)st.st_size, opts ? opts->reserve : 0);
+	rc = map_initial(map, fi.size, opts ? opts->reserve : 0);
 	if (rc < 0) {
 		if (map->has_lock)
-			pthread_rwlock_destroy(&map->lock);
+			mmapio__plat_rwlock_fini(&map->lock);
 		free(map);
 		return rc;
 	}
@@ -233,9 +151,9 @@ MMAPIO_EXPORT int mmapio_create(const char *path, uint64_t size,
 		return fd;
 	rc = map_from_fd(fd, MMAPIO_READ_WRITE, opts, out);
 	if (rc < 0) {
-		mmapio__sys.close(fd);
+		mmapio__plat_close(fd);
 		if (created)
-			mmapio__sys.unlinkat(AT_FDCWD, path, 0);
+			mmapio__plat_unlink(path);
 	}
 	return rc;
 }
@@ -253,7 +171,7 @@ MMAPIO_EXPORT int mmapio_create(const char *path, uint64_t size,
 MMAPIO_EXPORT int mmapio_open(const char *path, enum mmapio_mode mode,
 			      const struct mmapio_options *opts, mmapio_map **out)
 {
-	int fd, rc, oflags;
+	int fd, rc;
 
 	if (!path || !out)
 		return -EINVAL;
@@ -263,18 +181,12 @@ MMAPIO_EXPORT int mmapio_open(const char *path, enum mmapio_mode mode,
 	if (rc < 0)
 		return rc;
 
-	/*
-	 * O_NONBLOCK keeps a FIFO from blocking the open until a writer comes
-	 * (fstat then refuses it); it has no effect on regular files.
-	 */
-	oflags = (mode == MMAPIO_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY |
-		 O_NONBLOCK;
-	fd = mmapio__sys.openat(AT_FDCWD, path, oflags, 0);
+	fd = mmapio__plat_open(path, mode);
 	if (fd < 0)
 		return fd;
 	rc = map_from_fd(fd, mode, opts, out);
 	if (rc < 0)
-		mmapio__sys.close(fd);
+		mmapio__plat_close(fd);
 	return rc;
 }
 
@@ -286,7 +198,7 @@ MMAPIO_EXPORT int mmapio_open(const char *path, enum mmapio_mode mode,
 MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
 				 const struct mmapio_options *opts, mmapio_map **out)
 {
-	int fl, acc, nfd, rc;
+	int nfd, rc;
 
 	if (!out)
 		return -EINVAL;
@@ -295,25 +207,12 @@ MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
 	rc = mmapio__check_options(opts, KNOWN_FLAGS);
 	if (rc < 0)
 		return rc;
-	if (fd < 0)
-		return -EBADF;
-
-	fl = mmapio__sys.fcntl_getfl(fd);
-	if (fl < 0)
-		return fl;
-	/* An O_PATH descriptor can neither be read nor mapped. */
-	if (fl & O_PATH)
-		return -EBADF;
-	acc = fl & O_ACCMODE;
-	if (acc == O_WRONLY || (mode == MMAPIO_READ_WRITE && acc != O_RDWR))
-		return -EACCES;
-
-	nfd = mmapio__sys.dupfd(fd);
+	nfd = mmapio__plat_dup(fd, mode);
 	if (nfd < 0)
 		return nfd;
 	rc = map_from_fd(nfd, mode, opts, out);
 	if (rc < 0)
-		mmapio__sys.close(nfd);
+		mmapio__plat_close(nfd);
 	return rc;
 }
 
@@ -329,13 +228,10 @@ MMAPIO_EXPORT int mmapio_close(mmapio_map *map)
 	    __atomic_load_n(&map->ops, __ATOMIC_ACQUIRE) != 0)
 		return -EBUSY;
 	/* Unmapping and closing cannot fail in a way the caller could act on. */
-	if (map->reservation)
-		mmapio__sys.munmap(map->base, map->reservation);
-	else if (map->mapped)
-		mmapio__sys.munmap(map->base, map->mapped);
+	mmapio__plat_unmap(&map->m);
 	if (map->has_lock)
-		pthread_rwlock_destroy(&map->lock);
-	mmapio__sys.close(map->fd);
+		mmapio__plat_rwlock_fini(&map->lock);
+	mmapio__plat_close(map->m.fd);
 	free(map);
 	return 0;
 }
@@ -355,13 +251,13 @@ MMAPIO_EXPORT enum mmapio_mode mmapio_mode(const mmapio_map *map)
 /* Returns the map's descriptor, or -EINVAL for NULL. */
 MMAPIO_EXPORT int mmapio_fd(const mmapio_map *map)
 {
-	return map ? map->fd : -EINVAL;
+	return map ? map->m.fd : -EINVAL;
 }
 
 /* Returns the base pointer (NULL for NULL or a map with nothing mapped). */
 MMAPIO_EXPORT void *mmapio_base(mmapio_map *map)
 {
-	return map ? __atomic_load_n(&map->base, __ATOMIC_ACQUIRE) : NULL;
+	return map ? __atomic_load_n(&map->m.base, __ATOMIC_ACQUIRE) : NULL;
 }
 
 /*
@@ -378,96 +274,16 @@ static int grow_file(struct mmapio_map *map, uint64_t old_len, uint64_t new_len)
 	int rc;
 
 	if (!(map->flags & MMAPIO_CREATE_SPARSE)) {
-		rc = mmapio__sys.fallocate(map->fd, 0, old_len, new_len - old_len);
+		rc = mmapio__plat_allocate(map->m.fd, old_len, new_len - old_len);
 		if (rc == 0)
 			return 0;
-		if (rc != -EOPNOTSUPP && rc != -ENOSYS) {
-			/* A failed fallocate may have extended the file part way. */
-			mmapio__sys.ftruncate(map->fd, old_len);
+		if (rc != -EOPNOTSUPP) {
+			/* A failed allocation may have extended the file part way. */
+			mmapio__plat_set_size(map->m.fd, old_len);
 			return rc;
 		}
 	}
-	return mmapio__sys.ftruncate(map->fd, new_len);
-}
-
-/*
- * Maps file pages up to new_mapped bytes.  Inside the reservation the new
- * pages replace reserved space and base stays; beyond it, or without one,
- * the mapping is grown with mremap or mapped afresh, and base may move.
- * Returns 0 with base and mapped updated, or -errno with the old mapping
- * in place.
- */
-static int map_grow(struct mmapio_map *map, size_t new_mapped)
-{
-	int prot = mode_prot(map->mode), fl = map_flags(map);
-	void *p;
-	int rc;
-
-	if (new_mapped <= map->mapped)
-		return 0;
-	if (map->reservation && new_mapped <= map->reservation) {
-		unsigned char *tail = map->base + map->mapped;
-		size_t tail_len = new_mapped - map->mapped;
-
-		rc = mmapio__sys.mmap(tail, tail_len, prot, fl | MAP_FIXED, map->fd,
-				      map->mapped, &p);
-		if (rc < 0) {
-			/* A failed MAP_FIXED may leave a hole: reserve it again. */
-			reserve_space(tail, tail_len, 1, &p);
-			return rc;
-		}
-		map->mapped = new_mapped;
-		return 0;
-	}
-
-	if (map->reservation) {
-		/*
-		 * Growth beyond the reservation: map the whole file anew and drop
-		 * the old reservation.  mremap cannot help, as the file pages and
-		 * the reserved tail are separate mappings.  The map has no
-		 * reservation afterwards.
-		 */
-		rc = mmapio__sys.mmap(NULL, new_mapped, prot, fl, map->fd, 0, &p);
-		if (rc < 0)
-			return rc;
-		mmapio__sys.munmap(map->base, map->reservation);
-		map->reservation = 0;
-	} else if (map->mapped == 0) {
-		rc = mmapio__sys.mmap(NULL, new_mapped, prot, fl, map->fd, 0, &p);
-		if (rc < 0)
-			return rc;
-	} else {
-		rc = mmapio__sys.mremap(map->base, map->mapped, new_mapped, MREMAP_MAYMOVE, &p);
-		if (rc < 0)
-			return rc;
-	}
-	__atomic_store_n(&map->base, (unsigned char *)p, __ATOMIC_RELEASE);
-	map->mapped = new_mapped;
-	return 0;
-}
-
-/*
- * Puts file pages back over [new_mapped, mapped) after a failed shrink.
- * Returns 0, or -errno when they could not be restored.
- */
-static int restore_tail(struct mmapio_map *map, size_t new_mapped)
-{
-	size_t tail_len = map->mapped - new_mapped;
-	void *p;
-	int rc;
-
-	if (map->reservation)
-		return mmapio__sys.mmap(map->base + new_mapped, tail_len, mode_prot(map->mode),
-					map_flags(map) | MAP_FIXED, map->fd, new_mapped, &p);
-	/*
-	 * Without a reservation the address range after the mapping may have
-	 * been taken since, so grow the shortened mapping back with mremap,
-	 * which moves it if it must.
-	 */
-	rc = mmapio__sys.mremap(map->base, new_mapped, map->mapped, MREMAP_MAYMOVE, &p);
-	if (rc == 0)
-		__atomic_store_n(&map->base, (unsigned char *)p, __ATOMIC_RELEASE);
-	return rc;
+	return mmapio__plat_set_size(map->m.fd, new_len);
 }
 
 /*
@@ -481,32 +297,16 @@ static int restore_tail(struct mmapio_map *map, size_t new_mapped)
  */
 static int shrink(struct mmapio_map *map, uint64_t new_len, size_t new_mapped)
 {
-	unsigned char *tail = map->base + new_mapped;
-	size_t tail_len = map->mapped - new_mapped;
-	void *p;
+	size_t old_mapped = map->m.mapped;
 	int rc;
 
-	if (new_mapped < map->mapped) {
-		if (map->reservation)
-			rc = reserve_space(tail, tail_len, 1, &p);
-		else
-			rc = mmapio__sys.munmap(tail, tail_len);
-		if (rc < 0) {
-			if (map->reservation)
-				restore_tail(map, new_mapped);
-			return rc;
-		}
-	}
-	rc = mmapio__sys.ftruncate(map->fd, new_len);
-	if (rc < 0) {
-		if (new_mapped < map->mapped && restore_tail(map, new_mapped) < 0) {
-			map->mapped = new_mapped;
-			__atomic_store_n(&map->len, new_len, __ATOMIC_RELEASE);
-		}
+	rc = mmapio__plat_map_shrink(&map->m, new_mapped);
+	if (rc < 0)
 		return rc;
-	}
-	map->mapped = new_mapped;
-	return 0;
+	rc = mmapio__plat_set_size(map->m.fd, new_len);
+	if (rc < 0 && mmapio__plat_map_grow(&map->m, old_mapped) < 0)
+		__atomic_store_n(&map->len, new_len, __ATOMIC_RELEASE);
+	return rc;
 }
 
 /*
@@ -526,7 +326,7 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 		return -EACCES;
 	if (new_size > SIZE_MAX || new_size > (uint64_t)INT64_MAX)
 		return -EFBIG;
-	if (round_to_pages(new_size, mmapio__page_size(), &new_mapped) < 0)
+	if (round_to_pages(new_size, mmapio__plat_page_size(), &new_mapped) < 0)
 		return -EFBIG;
 	/*
 	 * Checked before taking the write lock so that a thread holding a view
@@ -535,9 +335,9 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 	if (__atomic_load_n(&map->views, __ATOMIC_SEQ_CST) != 0 ||
 	    __atomic_load_n(&map->ops, __ATOMIC_SEQ_CST) != 0)
 		return -EBUSY;
-	rc = pthread_rwlock_wrlock(&map->lock);
-	if (rc != 0)
-		return -rc;
+	rc = mmapio__plat_rwlock_wrlock(&map->lock);
+	if (rc < 0)
+		return rc;
 	/*
 	 * Views hold the lock, so none is out now.  A flush may have been
 	 * prepared between the check and the lock; mmapio__flush_prepare
@@ -553,9 +353,9 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 		rc = grow_file(map, old, new_size);
 		if (rc < 0)
 			goto out;
-		rc = map_grow(map, new_mapped);
+		rc = mmapio__plat_map_grow(&map->m, new_mapped);
 		if (rc < 0) {
-			mmapio__sys.ftruncate(map->fd, old);
+			mmapio__plat_set_size(map->m.fd, old);
 			goto out;
 		}
 	} else if (new_size < old) {
@@ -565,7 +365,7 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 	}
 	__atomic_store_n(&map->len, new_size, __ATOMIC_RELEASE);
 out:
-	pthread_rwlock_unlock(&map->lock);
+	mmapio__plat_rwlock_unlock(&map->lock);
 	return rc;
 }
 
@@ -583,11 +383,11 @@ MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked)
 	*locked = false;
 	if (!map->has_lock)
 		return 0;
-	rc = pthread_rwlock_rdlock(&map->lock);
-	if (rc == EDEADLK)
+	rc = mmapio__plat_rwlock_rdlock(&map->lock);
+	if (rc == -EDEADLK)
 		return 0;
-	if (rc != 0)
-		return -rc;
+	if (rc < 0)
+		return rc;
 	*locked = true;
 	return 0;
 }
@@ -603,7 +403,7 @@ MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked)
 MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_t len,
 					  struct mmapio__op *op)
 {
-	size_t page = mmapio__page_size();
+	size_t page = mmapio__plat_page_size();
 	uint64_t start, end;
 	bool locked;
 	int rc;
@@ -619,18 +419,18 @@ MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_
 	start = off & ~(uint64_t)(page - 1);
 	/* off + len <= map->len <= SIZE_MAX, so rounding up cannot overflow. */
 	end = (off + len + page - 1) & ~(uint64_t)(page - 1);
-	if (end > map->mapped)
-		end = map->mapped;
+	if (end > map->m.mapped)
+		end = map->m.mapped;
 	op->kind = MMAPIO_OP_FLUSH;
-	op->u.flush.fd = map->fd;
-	op->u.flush.addr = map->base + start;
+	op->u.flush.fd = map->m.fd;
+	op->u.flush.addr = map->m.base + start;
 	op->u.flush.off = start;
 	op->u.flush.len = end - start;
 	op->map = map;
 	__atomic_add_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
 out:
 	if (locked)
-		pthread_rwlock_unlock(&map->lock);
+		mmapio__plat_rwlock_unlock(&map->lock);
 	return rc;
 }
 
@@ -658,18 +458,26 @@ static bool is_writeback_error(int err)
 }
 
 /*
- * Records a finished flush: a write-back error becomes the map's sticky
- * error (the first one wins), and the op is uncounted.  Returns the sticky
- * error when one is recorded, else result.
+ * Records a flush result: a write-back error becomes the map's sticky error
+ * (the first one wins).  Returns the sticky error when one is recorded, else
+ * result.
  */
-MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result)
+MMAPIO_INTERNAL int mmapio__flush_record(mmapio_map *map, int result)
 {
 	int expected = 0, sticky;
 
 	if (result < 0 && is_writeback_error(result))
 		__atomic_compare_exchange_n(&map->flush_error, &expected, result, false,
 					    __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
-	__atomic_sub_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
 	sticky = __atomic_load_n(&map->flush_error, __ATOMIC_SEQ_CST);
 	return sticky ? sticky : result;
+}
+
+/* Records a finished ring flush and uncounts it.  Returns as flush_record. */
+MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result)
+{
+	int r = mmapio__flush_record(map, result);
+
+	__atomic_sub_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
+	return r;
 }

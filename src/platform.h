@@ -20,8 +20,175 @@
 #include "mmapio.h"
 #include "visibility.h"
 
+/* ------------------------------------------------------------------------ */
+/* Time, memory pages                                                       */
+/* ------------------------------------------------------------------------ */
+
 /* Milliseconds on a monotonic clock, for wait deadlines. */
 MMAPIO_INTERNAL int64_t mmapio__plat_now_ms(void);
+
+/* The size of a memory page (the mapping granularity), cached. */
+MMAPIO_INTERNAL size_t mmapio__plat_page_size(void);
+
+/* Gives the processor to another thread for a moment (a spin's back-off). */
+MMAPIO_INTERNAL void mmapio__plat_yield(void);
+
+/* ------------------------------------------------------------------------ */
+/* Threads                                                                  */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * A reader-writer lock.  The storage is large enough for every platform's
+ * lock (pthread_rwlock_t, SRWLOCK); only the platform looks inside.
+ */
+struct mmapio__rwlock {
+	_Alignas(16) unsigned char opaque[64];
+};
+
+/* Initializes l.  Returns 0 or -errno (-ENOMEM, -EAGAIN). */
+MMAPIO_INTERNAL int mmapio__plat_rwlock_init(struct mmapio__rwlock *l);
+/* Destroys l, which no thread holds. */
+MMAPIO_INTERNAL void mmapio__plat_rwlock_fini(struct mmapio__rwlock *l);
+/* Take l shared or exclusive, waiting as long as it takes.  Return 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_rwlock_rdlock(struct mmapio__rwlock *l);
+MMAPIO_INTERNAL int mmapio__plat_rwlock_wrlock(struct mmapio__rwlock *l);
+/* Releases l (shared or exclusive, as it is held). */
+MMAPIO_INTERNAL void mmapio__plat_rwlock_unlock(struct mmapio__rwlock *l);
+
+/* A thread-specific slot whose destructor runs when a thread exits. */
+struct mmapio__tls_key {
+	uintptr_t opaque;
+};
+
+/*
+ * Creates a key whose destructor runs with the thread's non-NULL value when
+ * that thread exits.  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_tls_key_create(struct mmapio__tls_key *key,
+						void (*destructor)(void *));
+/* Sets the calling thread's value of key.  Returns 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_tls_key_set(struct mmapio__tls_key *key, void *value);
+
+/*
+ * Registers fn to run in the child after fork() (nothing where the platform
+ * has no fork).  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_atfork_child(void (*fn)(void));
+
+/* The value of the environment variable name, or NULL. */
+MMAPIO_INTERNAL const char *mmapio__plat_getenv(const char *name);
+
+/* ------------------------------------------------------------------------ */
+/* Events: a descriptor that polls readable while completions wait           */
+/* ------------------------------------------------------------------------ */
+
+struct mmapio__event {
+	int fd;      /* the descriptor a caller polls (eventfd, pipe's read end) */
+	int wfd;     /* the descriptor signal() writes to (== fd for an eventfd) */
+};
+
+/* Opens a non-blocking, close-on-exec event.  Returns 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_event_open(struct mmapio__event *ev);
+/* Makes the event readable; async-signal-safe; never fails visibly. */
+MMAPIO_INTERNAL void mmapio__plat_event_signal(const struct mmapio__event *ev);
+/* Makes the event unreadable until the next signal. */
+MMAPIO_INTERNAL void mmapio__plat_event_drain(const struct mmapio__event *ev);
+/* Closes the event's descriptors. */
+MMAPIO_INTERNAL void mmapio__plat_event_close(struct mmapio__event *ev);
+
+/* ------------------------------------------------------------------------ */
+/* Files                                                                    */
+/* ------------------------------------------------------------------------ */
+
+/* What struct mmapio__file_info.type says. */
+enum {
+	MMAPIO__FILE_REGULAR = 1,
+	MMAPIO__FILE_DIRECTORY = 2,
+	MMAPIO__FILE_OTHER = 3     /* FIFO, device, socket, ... */
+};
+
+/* Flags of struct mmapio__file_info.fd_flags: how the descriptor was opened. */
+#define MMAPIO__FD_APPEND  0x1u   /* writes go to the end of the file */
+#define MMAPIO__FD_DIRECT  0x2u   /* transfers bypass the page cache */
+
+/* What the core needs to know of an open file (no struct stat here). */
+struct mmapio__file_info {
+	uint64_t size;        /* bytes */
+	uint64_t dev;         /* identity: equal dev and ino mean the same file */
+	uint64_t ino;
+	uint32_t type;        /* MMAPIO__FILE_* */
+	uint32_t perm;        /* permission bits */
+	uint32_t fd_flags;    /* MMAPIO__FD_*; 0 from mmapio__plat_path_info */
+	uint32_t reserved;
+};
+
+/*
+ * Opens the existing file at path for a map of the given mode: read-write
+ * for MMAPIO_READ_WRITE, read-only otherwise; close-on-exec; a FIFO does not
+ * block the open.  Returns the descriptor or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_open(const char *path, enum mmapio_mode mode);
+
+/*
+ * Duplicates fd (close-on-exec) for a map of the given mode after checking
+ * that fd's access mode allows it.  Returns the new descriptor; -EBADF for
+ * a descriptor that cannot be read or mapped; -EACCES when the access mode
+ * does not allow mode; or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_dup(int fd, enum mmapio_mode mode);
+
+/* Closes fd.  Returns 0 or -errno (the descriptor is gone either way). */
+MMAPIO_INTERNAL int mmapio__plat_close(int fd);
+
+/* Describes the file open on fd.  Returns 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_file_info(int fd, struct mmapio__file_info *out);
+
+/* Describes the file at path, following links.  Returns 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_path_info(const char *path, struct mmapio__file_info *out);
+
+/*
+ * Sets the file's length to size bytes, cutting or extending it sparse.
+ * Returns 0, -EFBIG for a size the platform cannot express, or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_set_size(int fd, uint64_t size);
+
+/*
+ * Reserves disk blocks for [off, off + len), extending the file when the
+ * range ends past it (never shrinking it).  Returns 0; -EOPNOTSUPP where the
+ * platform or filesystem cannot reserve space (the caller then extends the
+ * file sparse); -ENOSPC; or -errno.  A failure may leave the file extended.
+ */
+MMAPIO_INTERNAL int mmapio__plat_allocate(int fd, uint64_t off, uint64_t len);
+
+/*
+ * Writes all len bytes of buf at off through the file (not the mapping),
+ * continuing short writes.  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_write_at(int fd, const void *buf, size_t len, uint64_t off);
+
+/*
+ * Makes the file's data durable (fdatasync; F_FULLFSYNC where fsync does
+ * not reach the disk).  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_file(int fd);
+
+/*
+ * Makes the directory entry of path durable: syncs the directory that holds
+ * path.  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path);
+
+/*
+ * Copies path to the heap, made absolute against the current directory (an
+ * io_uring engine may resolve it later, after the caller has changed
+ * directory).  Where the directory cannot be read or the result would be
+ * too long, the path is copied as given.  Returns the copy (free() it) or
+ * NULL on ENOMEM.
+ */
+MMAPIO_INTERNAL char *mmapio__plat_abspath(const char *path);
+
+/* Removes the file at path.  Returns 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path);
 
 /*
  * Opens (creating) path for reading and writing and gives it exactly size
@@ -55,5 +222,102 @@ struct mmapio__copy_files {
  */
 MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, unsigned flags,
 					   struct mmapio__copy_files *f);
+
+/*
+ * Copies the regular file src to dst as mmapio_copy promises (see
+ * mmapio.h): the same refusals as mmapio__plat_copy_open, data by the
+ * fastest means the platform has, MMAPIO_COPY_DURABLE honoured.  Returns 0
+ * or -errno, with a destination this call created removed on failure.
+ */
+MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, unsigned flags);
+
+/* ------------------------------------------------------------------------ */
+/* Mappings                                                                 */
+/* ------------------------------------------------------------------------ */
+
+/* Flags of struct mmapio__mapping.flags. */
+#define MMAPIO__MAP_POPULATE 0x1u /* prefault the pages when mapping them */
+
+/*
+ * A file mapping, as the platform lays it out.  Without a reservation the
+ * file's first `mapped` bytes are mapped at base.  With one, base starts
+ * `reservation` bytes of inaccessible address space, and the file is mapped
+ * over its first `mapped` bytes; growth inside the reservation keeps base.
+ * The core reads base and mapped; only the platform writes them.
+ */
+struct mmapio__mapping {
+	unsigned char *base;  /* NULL while nothing is mapped or reserved */
+	size_t mapped;        /* bytes of the file mapped, a multiple of pages */
+	size_t reservation;   /* bytes of address space held at base; 0 if none */
+	int fd;               /* the file */
+	uint32_t mode;        /* enum mmapio_mode */
+	uint32_t flags;       /* MMAPIO__MAP_* */
+	uintptr_t plat;       /* the platform's own (the section on Windows) */
+};
+
+/*
+ * Maps the first len bytes (a multiple of pages, may be 0) of m->fd with
+ * m->mode and m->flags, inside a reservation of reserve bytes when reserve
+ * is larger than len (0: none).  Fills base, mapped, reservation.  Returns 0
+ * or -errno with nothing mapped.
+ */
+MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size_t reserve);
+
+/*
+ * Maps the file up to new_mapped bytes (> mapped, a multiple of pages):
+ * inside the reservation base stays; otherwise the mapping is grown in
+ * place or moved (base may change; the reservation is then given up).
+ * Returns 0 with base and mapped updated, or -errno with the old mapping
+ * intact.
+ */
+MMAPIO_INTERNAL int mmapio__plat_map_grow(struct mmapio__mapping *m, size_t new_mapped);
+
+/*
+ * Takes [new_mapped, mapped) out of the mapping (back into the reservation,
+ * or unmapped), so that no page stays mapped past a shorter file.  Returns
+ * 0 with mapped updated, or -errno with the mapping intact.
+ */
+MMAPIO_INTERNAL int mmapio__plat_map_shrink(struct mmapio__mapping *m, size_t new_mapped);
+
+/* Unmaps everything of m, reservation included, and clears base and mapped. */
+MMAPIO_INTERNAL void mmapio__plat_unmap(struct mmapio__mapping *m);
+
+/*
+ * Writes [addr, addr + len) (page aligned) of a mapping of the file open
+ * on fd back to the file and waits
+ * until it is durable (msync(MS_SYNC); FlushViewOfFile + FlushFileBuffers).
+ * Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len);
+
+/*
+ * Gives the kernel advice about [addr, addr + len) (page aligned).  Returns
+ * 0; -ENOTSUP for advice the platform or kernel does not know; -EFAULT when
+ * populating hit a page past the end of the file; or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_advise(void *addr, size_t len, enum mmapio_advice advice);
+
+/* Lock and unlock [addr, addr + len) in memory.  Return 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_lock_pages(void *addr, size_t len);
+MMAPIO_INTERNAL int mmapio__plat_unlock_pages(void *addr, size_t len);
+
+/*
+ * Whether the page at addr is in memory: 1 yes, 0 no, -errno when the
+ * platform cannot tell (the caller then assumes it is).
+ */
+MMAPIO_INTERNAL int mmapio__plat_resident(const void *addr);
+
+/* ------------------------------------------------------------------------ */
+/* Faults                                                                   */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Copies len bytes from src to dst, either of which is inside a mapping,
+ * catching the fault a page of a cut or unreadable file raises (SIGBUS;
+ * EXCEPTION_IN_PAGE_ERROR).  Returns 0; -EFAULT when the copy faulted (dst
+ * then holds an unspecified prefix); or -errno when the guard could not be
+ * set up.
+ */
+MMAPIO_INTERNAL int mmapio__plat_guarded_copy(void *dst, const void *src, size_t len);
 
 #endif

@@ -8,15 +8,14 @@
  * lists live here too.  Preparing is in ring_prep.c; submitting, reaping
  * and the synchronous runner are in ring_reap.c.
  */
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "internal.h"
 #include "ring.h"
-#include "sys.h"
 
 #define DEFAULT_QUEUE_DEPTH 64u
 
@@ -68,32 +67,45 @@ static void ring_done(void *ctx, struct mmapio__op *op)
  * later AUTO rings go straight to the blocking backend with the same
  * reason.  -ENOMEM is not remembered: it may be a passing shortage.
  */
-enum { URING_UNTRIED, URING_FAILED, URING_READY };
+enum { URING_UNTRIED, URING_RECORDING, URING_FAILED, URING_READY };
 static int uring_state = URING_UNTRIED;
-static pthread_mutex_t uring_state_lock = PTHREAD_MUTEX_INITIALIZER;
 static char uring_failure[128]; /* written once, before uring_state = FAILED */
 
-/* Records a lasting io_uring setup failure and its reason. */
+/*
+ * Records a lasting io_uring setup failure and its reason.  The first
+ * thread to get here writes the reason; the state says FAILED only once it
+ * is complete, so readers that see FAILED read a finished string.
+ */
 static void remember_uring_failure(const char *why)
 {
-	pthread_mutex_lock(&uring_state_lock);
-	if (__atomic_load_n(&uring_state, __ATOMIC_ACQUIRE) == URING_UNTRIED) {
-		snprintf(uring_failure, sizeof(uring_failure), "%s", why);
-		__atomic_store_n(&uring_state, URING_FAILED, __ATOMIC_RELEASE);
-	}
-	pthread_mutex_unlock(&uring_state_lock);
+	int expected = URING_UNTRIED;
+
+	if (!__atomic_compare_exchange_n(&uring_state, &expected, URING_RECORDING, false,
+					 __ATOMIC_ACQUIRE, __ATOMIC_RELAXED))
+		return;
+	snprintf(uring_failure, sizeof(uring_failure), "%s", why);
+	__atomic_store_n(&uring_state, URING_FAILED, __ATOMIC_RELEASE);
+}
+
+/* True when a equals b (ASCII letters compared without case). */
+static bool word_is(const char *a, const char *b)
+{
+	for (; *a != '\0' && *b != '\0'; a++, b++)
+		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+			return false;
+	return *a == *b;
 }
 
 /* Reads MMAPIO_BACKEND; anything but "uring" or "fallback" means AUTO. */
 static enum mmapio_backend backend_from_env(void)
 {
-	const char *env = getenv("MMAPIO_BACKEND");
+	const char *env = mmapio__plat_getenv("MMAPIO_BACKEND");
 
 	if (env == NULL)
 		return MMAPIO_BACKEND_AUTO;
-	if (strcasecmp(env, "uring") == 0 || strcasecmp(env, "io_uring") == 0)
+	if (word_is(env, "uring") || word_is(env, "io_uring"))
 		return MMAPIO_BACKEND_URING;
-	if (strcasecmp(env, "fallback") == 0 || strcasecmp(env, "blocking") == 0)
+	if (word_is(env, "fallback") || word_is(env, "blocking"))
 		return MMAPIO_BACKEND_FALLBACK;
 	return MMAPIO_BACKEND_AUTO;
 }
@@ -193,7 +205,7 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 	ring = calloc(1, sizeof(*ring));
 	if (ring == NULL)
 		return -ENOMEM;
-	ring->efd = -1;
+	ring->ev.fd = ring->ev.wfd = -1;
 
 	params.queue_depth = opts != NULL && opts->queue_depth != 0 ? opts->queue_depth
 								     : DEFAULT_QUEUE_DEPTH;
@@ -230,8 +242,8 @@ MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring)
 		mmapio__op_finish(op);
 		mmapio__op_free(op);
 	}
-	if (ring->efd >= 0)
-		mmapio__sys.close(ring->efd);
+	if (ring->ev.fd >= 0)
+		mmapio__plat_event_close(&ring->ev);
 	free(ring);
 	return 0;
 }

@@ -27,7 +27,7 @@ struct mmapio_ring {
 	struct op_list prepared;  /* prepared, not yet submitted */
 	struct op_list ready;     /* completed, not yet copied out */
 	unsigned inflight;        /* submitted, not yet copied out */
-	int efd;                  /* eventfd of mmapio_ring_fd, or -1 */
+	struct mmapio__event ev;  /* of mmapio_ring_fd; fd -1 until then */
 	uint64_t n_prepared;
 	uint64_t n_completed;
 	char reason[192];         /* for mmapio_ring_backend */

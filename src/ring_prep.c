@@ -6,10 +6,8 @@
  * the next mmapio_ring_submit.
  */
 #include <errno.h>
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "ring.h"
@@ -112,34 +110,6 @@ MMAPIO_INTERNAL int mmapio__flush_op(mmapio_map *map, uint64_t off, uint64_t len
 /* Preparing                                                                */
 /* ------------------------------------------------------------------------ */
 
-/*
- * Copies path to the heap, made absolute against the current directory:
- * the io_uring backend may resolve it later, after the caller has changed
- * directory, and the backend contract promises absolute paths.  Where the
- * directory cannot be read or the result would be too long, the path is
- * kept as given.  Returns the copy (the caller frees it) or NULL on ENOMEM.
- */
-static char *path_dup(const char *path)
-{
-	char cwd[PATH_MAX];
-	size_t clen, plen;
-	char *abs;
-
-	if (path[0] == '/' || path[0] == '\0' || getcwd(cwd, sizeof(cwd)) == NULL)
-		return strdup(path);
-	clen = strlen(cwd);
-	plen = strlen(path);
-	if (clen + 1 + plen >= PATH_MAX)
-		return strdup(path);
-	abs = malloc(clen + 1 + plen + 1);
-	if (abs == NULL)
-		return NULL;
-	memcpy(abs, cwd, clen);
-	abs[clen] = '/';
-	memcpy(abs + clen + 1, path, plen + 1);
-	return abs;
-}
-
 /* Appends a prepared operation to ring and counts it. */
 static void ring_add(struct mmapio_ring *ring, struct mmapio__op *op, void *user_data)
 {
@@ -168,7 +138,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 	op = mmapio__op_new(MMAPIO_OP_CREATE);
 	if (op == NULL)
 		return -ENOMEM;
-	op->u.create.path = path_dup(path);
+	op->u.create.path = mmapio__plat_abspath(path);
 	if (op->u.create.path == NULL) {
 		mmapio__op_free(op);
 		return -ENOMEM;
@@ -183,7 +153,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 /* Copies path to the heap, absolute or as given (see mmapio__copy_op). */
 static char *path_copy(const char *path, bool absolute)
 {
-	return absolute ? path_dup(path) : strdup(path);
+	return absolute ? mmapio__plat_abspath(path) : strdup(path);
 }
 
 MMAPIO_INTERNAL int mmapio__copy_op(const char *src, const char *dst, unsigned flags,

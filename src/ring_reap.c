@@ -3,46 +3,14 @@
  * Submitting and reaping on the public ring: mmapio_ring_submit hands the
  * prepared operations to the backend (flushes with nothing to sync go
  * straight to the completions), peek and wait copy completions out,
- * mmapio_ring_fd keeps an eventfd readable while completions wait, and
+ * mmapio_ring_fd keeps an event descriptor readable while completions wait, and
  * mmapio__ring_run runs one operation to completion for src/sync.c.
  */
 #include <errno.h>
 #include <limits.h>
-#include <sys/eventfd.h>
-#include <unistd.h>
 
 #include "internal.h"
 #include "ring.h"
-#include "sys.h"
-
-/* ------------------------------------------------------------------------ */
-/* The eventfd                                                              */
-/* ------------------------------------------------------------------------ */
-
-/*
- * Makes the eventfd readable.  A full counter (EAGAIN) is readable already,
- * so the result does not matter.
- */
-static void efd_signal(int efd)
-{
-	uint64_t one = 1;
-	ssize_t n;
-
-	do {
-		n = write(efd, &one, sizeof(one));
-	} while (n < 0 && errno == EINTR);
-}
-
-/* Resets the eventfd's counter (it is non-blocking: EAGAIN when zero). */
-static void efd_drain(int efd)
-{
-	uint64_t count;
-	ssize_t n;
-
-	do {
-		n = read(efd, &count, sizeof(count));
-	} while (n < 0 && errno == EINTR);
-}
 
 /* ------------------------------------------------------------------------ */
 /* Submitting and reaping                                                   */
@@ -81,8 +49,8 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 	if (local.head != NULL) {
 		while ((op = mmapio__op_list_pop(&local)) != NULL)
 			mmapio__op_list_push(&ring->ready, op);
-		if (ring->efd >= 0)
-			efd_signal(ring->efd);
+		if (ring->ev.fd >= 0)
+			mmapio__plat_event_signal(&ring->ev);
 	}
 	return (int)n;
 }
@@ -120,8 +88,8 @@ static int finish_reaping(struct mmapio_ring *ring, struct mmapio_completion *ou
 {
 	unsigned n = take_completions(ring, out, max);
 
-	if (ring->efd >= 0 && ring->ready.head != NULL)
-		efd_signal(ring->efd);
+	if (ring->ev.fd >= 0 && ring->ready.head != NULL)
+		mmapio__plat_event_signal(&ring->ev);
 	return (int)(n > INT_MAX ? INT_MAX : n);
 }
 
@@ -132,8 +100,8 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
 
 	if (ring == NULL || (out == NULL && max > 0) || max > INT_MAX)
 		return -EINVAL;
-	if (ring->efd >= 0)
-		efd_drain(ring->efd);
+	if (ring->ev.fd >= 0)
+		mmapio__plat_event_drain(&ring->ev);
 	if (ring->engine->owned(ring->state) > 0)
 		r = ring->engine->reap(ring->state, 0, 0);
 	/*
@@ -160,8 +128,8 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 		min = ring->inflight;
 	if (timeout_ms > 0)
 		deadline = mmapio__plat_now_ms() + timeout_ms;
-	if (ring->efd >= 0)
-		efd_drain(ring->efd);
+	if (ring->ev.fd >= 0)
+		mmapio__plat_event_drain(&ring->ev);
 
 	for (;;) {
 		unsigned need = ring->ready.n < min ? min - ring->ready.n : 0;
@@ -190,31 +158,32 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 
 MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring)
 {
-	int efd, r;
+	struct mmapio__event ev;
+	int r;
 
 	if (ring == NULL)
 		return -EINVAL;
-	if (ring->efd >= 0)
-		return ring->efd;
-	efd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (efd < 0)
-		return -errno;
-	r = ring->engine->set_eventfd(ring->state, efd);
+	if (ring->ev.fd >= 0)
+		return ring->ev.fd;
+	r = mmapio__plat_event_open(&ev);
+	if (r < 0)
+		return r;
+	ring->ev = ev;
+	r = ring->engine->set_event(ring->state, &ring->ev);
 	if (r < 0) {
-		mmapio__sys.close(efd);
+		mmapio__plat_event_close(&ring->ev);
 		return r;
 	}
-	ring->efd = efd;
 	/*
 	 * Completions that are queued already must show too.  So must
 	 * operations in flight: their kernel work may have been left pending
-	 * before the eventfd was registered (io_uring signals it only when new
+	 * before the event was registered (io_uring signals it only when new
 	 * work arrives), and one spurious wake-up costs the caller a peek,
 	 * where a missed one would stall its event loop.
 	 */
 	if (ring->ready.head != NULL || ring->engine->owned(ring->state) > 0)
-		efd_signal(efd);
-	return efd;
+		mmapio__plat_event_signal(&ring->ev);
+	return ring->ev.fd;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -1,41 +1,47 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The synchronous calls (mmapio_copy, mmapio_delete, mmapio_flush,
- * mmapio_flush_range) and the per-thread default ring they run on.
+ * mmapio_flush_range) and the per-thread default ring that large copies
+ * run on.
  *
- * Each thread gets its own ring on first use, opened with default options
- * so that MMAPIO_BACKEND applies, because a ring is not thread-safe.  A
- * pthread key's destructor closes it when the thread exits; the main thread
- * usually leaves through exit(), which runs no key destructors, so a library
+ * A synchronous call runs the platform call on the calling thread with the
+ * caller's paths and allocates nothing, as libuv's synchronous fs calls do;
+ * only a copy that the benchmark measured faster on a ring goes through one
+ * (copy_uses_ring() holds that choice and its figures).  A caller who wants
+ * io_uring for another single operation opens a ring.
+ *
+ * The default ring: each thread gets its own on first use, opened with
+ * default options so that MMAPIO_BACKEND applies, because a ring is not
+ * thread-safe.  A thread-exit destructor closes it; the main thread usually
+ * leaves through exit(), which runs no such destructors, so a library
  * destructor closes the ring of the thread that runs it.
- *
- * A single synchronous operation either runs through that ring or goes
- * straight to the blocking system calls on the calling thread; see
- * sync_runs_direct() for which and why, and MMAPIO_SYNC_ROUTE for the
- * override that benchmarks and tuning use.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <strings.h>
-#include <sys/stat.h>
 
 #include "internal.h"
 #include "ring.h"
-#include "sys.h"
 
 /*
- * Copies of sources this large or larger go through the ring in the auto
- * route; see sync_runs_direct() for the figures.
+ * Copies of sources this large or larger go through the default ring; see
+ * copy_uses_ring() for the figures.
  */
-#define SYNC_COPY_RING_MIN ((off_t)512 << 10)
+#define SYNC_COPY_RING_MIN ((uint64_t)512 << 10)
 
 static _Thread_local mmapio_ring *thread_ring;
-static pthread_key_t thread_ring_key;
-static pthread_once_t thread_ring_once = PTHREAD_ONCE_INIT;
-static int thread_ring_key_error;
+
+/*
+ * The reason of the thread's default backend, kept here rather than in the
+ * ring so that the string mmapio_default_backend hands out lives until the
+ * thread exits, as the header promises, even when the ring is dropped.
+ */
+static _Thread_local char thread_reason[192];
+
+/* The key whose destructor closes default rings, set up once. */
+static struct mmapio__tls_key thread_ring_key;
+enum { KEY_NONE, KEY_BUSY, KEY_READY };
+static int thread_ring_key_state = KEY_NONE;
 
 /* The key destructor: closes an exiting thread's default ring. */
 static void thread_ring_destroy(void *ring)
@@ -55,23 +61,43 @@ static void thread_ring_destroy(void *ring)
  */
 static mmapio_ring *volatile forked_away_ring;
 
-/* The pthread_atfork child handler: forget the parent's default ring. */
+/* The fork hook: the child forgets the parent's default ring. */
 static void thread_ring_forget_in_child(void)
 {
 	if (thread_ring == NULL)
 		return;
 	forked_away_ring = thread_ring;
 	thread_ring = NULL;
-	if (thread_ring_key_error == 0)
-		pthread_setspecific(thread_ring_key, NULL);
+	mmapio__plat_tls_key_set(&thread_ring_key, NULL);
 }
 
-/* Creates the key whose destructor closes default rings, and the fork hook. */
-static void thread_ring_key_init(void)
+/*
+ * Creates the key and the fork hook, once per process.  A failure is not
+ * remembered: the next call tries again, so that a passing shortage
+ * (EAGAIN, ENOMEM) does not disable the default ring for the thread's life.
+ * Returns 0 or -errno.
+ */
+static int thread_ring_key_init(void)
 {
-	thread_ring_key_error = -pthread_key_create(&thread_ring_key, thread_ring_destroy);
-	if (thread_ring_key_error == 0)
-		thread_ring_key_error = -pthread_atfork(NULL, NULL, thread_ring_forget_in_child);
+	int state = KEY_NONE, r;
+
+	for (;;) {
+		if (__atomic_compare_exchange_n(&thread_ring_key_state, &state, KEY_BUSY, false,
+						__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
+			break;
+		if (state == KEY_READY)
+			return 0;
+		mmapio__plat_yield(); /* another thread is creating it */
+		state = KEY_NONE;
+	}
+	r = mmapio__plat_tls_key_create(&thread_ring_key, thread_ring_destroy);
+	if (r == 0) {
+		r = mmapio__plat_atfork_child(thread_ring_forget_in_child);
+		/* A key without its fork hook stays: it is still of use. */
+		r = 0;
+	}
+	__atomic_store_n(&thread_ring_key_state, r == 0 ? KEY_READY : KEY_NONE, __ATOMIC_RELEASE);
+	return r;
 }
 
 /*
@@ -87,7 +113,7 @@ static void thread_ring_drop(void)
 	if (ring == NULL)
 		return;
 	thread_ring = NULL;
-	pthread_setspecific(thread_ring_key, NULL);
+	mmapio__plat_tls_key_set(&thread_ring_key, NULL);
 	if (mmapio_ring_close(ring) < 0)
 		forked_away_ring = ring;
 }
@@ -100,8 +126,8 @@ __attribute__((destructor)) static void thread_ring_at_exit(void)
 	if (ring == NULL)
 		return;
 	thread_ring = NULL;
-	if (thread_ring_key_error == 0)
-		pthread_setspecific(thread_ring_key, NULL);
+	if (__atomic_load_n(&thread_ring_key_state, __ATOMIC_ACQUIRE) == KEY_READY)
+		mmapio__plat_tls_key_set(&thread_ring_key, NULL);
 	mmapio_ring_close(ring);
 }
 
@@ -114,70 +140,37 @@ __attribute__((destructor)) static void thread_ring_at_exit(void)
 static int default_ring(mmapio_ring **out)
 {
 	mmapio_ring *ring = NULL;
+	const char *why;
 	int r;
 
 	if (thread_ring != NULL) {
 		*out = thread_ring;
 		return 0;
 	}
-	pthread_once(&thread_ring_once, thread_ring_key_init);
-	if (thread_ring_key_error != 0)
-		return thread_ring_key_error;
+	r = thread_ring_key_init();
+	if (r < 0)
+		return r;
 	r = mmapio_ring_open(NULL, &ring);
 	if (r < 0)
 		return r;
-	r = -pthread_setspecific(thread_ring_key, ring);
+	r = mmapio__plat_tls_key_set(&thread_ring_key, ring);
 	if (r < 0) {
 		mmapio_ring_close(ring);
 		return r;
 	}
+	mmapio_ring_backend(ring, &why);
+	snprintf(thread_reason, sizeof(thread_reason), "%s", why);
 	thread_ring = ring;
 	*out = ring;
 	return 0;
 }
 
-/* How the calling thread routes single synchronous operations. */
-enum sync_route {
-	SYNC_ROUTE_UNSET = 0, /* MMAPIO_SYNC_ROUTE not read yet on this thread */
-	SYNC_ROUTE_AUTO,      /* per operation kind, as sync_runs_direct() decides */
-	SYNC_ROUTE_RING,      /* every kind through the default ring */
-	SYNC_ROUTE_DIRECT     /* every kind with blocking system calls */
-};
-
-static _Thread_local enum sync_route thread_route;
-
 /*
- * Returns the calling thread's route, reading MMAPIO_SYNC_ROUTE (ring,
- * direct or auto; anything else means auto) once per thread, at its first
- * synchronous call or mmapio_default_backend, the same moment at which
- * MMAPIO_BACKEND picks the backend of the thread's default ring.  Reading it
- * per thread rather than per process lets one program compare the routes
- * side by side in threads of its own, as the benchmark does.
- */
-static enum sync_route sync_route(void)
-{
-	const char *env;
-
-	if (thread_route != SYNC_ROUTE_UNSET)
-		return thread_route;
-	env = getenv("MMAPIO_SYNC_ROUTE");
-	if (env != NULL && strcasecmp(env, "ring") == 0)
-		thread_route = SYNC_ROUTE_RING;
-	else if (env != NULL && strcasecmp(env, "direct") == 0)
-		thread_route = SYNC_ROUTE_DIRECT;
-	else
-		thread_route = SYNC_ROUTE_AUTO;
-	return thread_route;
-}
-
-/*
- * The one place that decides how a single synchronous operation runs.
- * Returns true to send op straight to the blocking system calls on the
- * calling thread (mmapio__blocking_run), false to run it through the default
- * ring (io_uring where it works).  Both routes finish a flush with
- * mmapio__op_finish, so the sticky write-back error is recorded and reported
- * the same way, and both give msync(MS_SYNC) semantics: the direct route is
- * the blocking backend's msync(MS_SYNC) of the page-rounded range.
+ * The one place that decides whether a synchronous copy goes through the
+ * calling thread's default ring (io_uring where it works) rather than
+ * straight to the platform on the calling thread.  Deletes and flushes
+ * always go straight.  Both routes give the same results: the ring's copy
+ * and the platform's share their opening half (mmapio__plat_copy_open).
  *
  * Issue 3 asks for the direct path wherever the ring round trip is
  * measurably slower for one operation.  Medians of single operations from
@@ -215,58 +208,33 @@ static enum sync_route sync_route(void)
  * mmapio_create never comes here (it creates its file with direct system
  * calls itself); a create that did would go direct like it.
  *
- * MMAPIO_SYNC_ROUTE=ring or =direct overrides all of this per thread.
  */
-static bool sync_runs_direct(const struct mmapio__op *op)
+static bool copy_uses_ring(const char *src)
 {
-	struct stat st;
+	struct mmapio__file_info fi;
 
-	switch (sync_route()) {
-	case SYNC_ROUTE_RING:
-		return false;
-	case SYNC_ROUTE_DIRECT:
-		return true;
-	case SYNC_ROUTE_UNSET:
-	case SYNC_ROUTE_AUTO:
-		break;
-	}
-	switch (op->kind) {
-	case MMAPIO_OP_CREATE:
-	case MMAPIO_OP_DELETE:
-	case MMAPIO_OP_FLUSH:
-		return true;
-	case MMAPIO_OP_COPY:
-		return mmapio__sys.fstatat(AT_FDCWD, op->u.copy.src, &st, 0) < 0 ||
-		       st.st_size < SYNC_COPY_RING_MIN;
-	}
-	return false;
+	return mmapio__plat_path_info(src, &fi) == 0 && fi.type == MMAPIO__FILE_REGULAR &&
+	       fi.size >= SYNC_COPY_RING_MIN;
 }
 
-MMAPIO_INTERNAL int mmapio__run_sync(struct mmapio__op *op)
+/*
+ * Runs a copy through the default ring.  Returns its result, or -errno when
+ * the ring cannot be had (the copy then runs direct, so that a ring that
+ * cannot open never makes a copy fail).
+ */
+static int copy_on_ring(const char *src, const char *dst, unsigned flags)
 {
 	mmapio_ring *ring = NULL;
+	struct mmapio__op *op;
 	bool broken;
 	int r;
 
-	if (mmapio__op_is_local(op)) {
-		r = op->result;
-		mmapio__op_free(op);
+	if (default_ring(&ring) < 0)
+		return mmapio__plat_copy_file(src, dst, flags);
+	/* The call waits for the copy, so relative paths mean what they say. */
+	r = mmapio__copy_op(src, dst, flags, false, &op);
+	if (r < 0)
 		return r;
-	}
-	if (sync_runs_direct(op)) {
-		op->result = mmapio__engine_blocking.run(op);
-		r = mmapio__op_finish(op);
-		mmapio__op_free(op);
-		return r;
-	}
-	r = default_ring(&ring);
-	if (r < 0) {
-		/* The operation never ran: release its map without an error. */
-		op->result = 0;
-		mmapio__op_finish(op);
-		mmapio__op_free(op);
-		return r;
-	}
 	r = mmapio__ring_run(ring, op, &broken);
 	if (broken)
 		thread_ring_drop();
@@ -278,62 +246,82 @@ MMAPIO_EXPORT int mmapio_default_backend(const char **reason)
 	mmapio_ring *ring = NULL;
 	int r;
 
-	/* Fixes the thread's route now too, so that both variables are read together. */
-	sync_route();
 	r = default_ring(&ring);
 	if (r < 0)
 		return r;
-	return (int)mmapio_ring_backend(ring, reason);
+	if (reason != NULL)
+		*reason = thread_reason;
+	return (int)mmapio_ring_backend(ring, NULL);
 }
 
 MMAPIO_EXPORT int mmapio_copy(const char *src, const char *dst, unsigned flags)
 {
-	struct mmapio__op *op;
-	/* The call waits for the copy, so relative paths mean what they say. */
-	int r = mmapio__copy_op(src, dst, flags, false, &op);
-
-	return r < 0 ? r : mmapio__run_sync(op);
+	if (src == NULL || dst == NULL || (flags & ~(MMAPIO_COPY_OVERWRITE | MMAPIO_COPY_DURABLE)))
+		return -EINVAL;
+	if (copy_uses_ring(src))
+		return copy_on_ring(src, dst, flags);
+	return mmapio__plat_copy_file(src, dst, flags);
 }
 
 MMAPIO_EXPORT int mmapio_delete(const char *path)
 {
-	struct mmapio__op *op;
-	int r = mmapio__delete_op(path, false, &op);
+	if (path == NULL)
+		return -EINVAL;
+	return mmapio__plat_unlink(path);
+}
 
-	return r < 0 ? r : mmapio__run_sync(op);
+/*
+ * Makes [off, off + len) of a read-write map durable under the map's read
+ * lock, so that a resize on another thread waits for the sync instead of
+ * failing or cutting the pages under it.  len 0 flushes to the end of the
+ * map (whole = true) or nothing.  Returns 0, -ERANGE, the sticky write-back
+ * error, or -errno from the platform.
+ */
+static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
+{
+	size_t page = mmapio__plat_page_size();
+	uint64_t start, end;
+	bool locked;
+	int r;
+
+	r = mmapio__read_lock(map, &locked);
+	if (r < 0)
+		return r;
+	if (whole) {
+		off = 0;
+		len = map->len;
+	} else {
+		r = mmapio__check_range(map->len, off, len);
+	}
+	if (r == 0 && len > 0) {
+		start = off & ~(uint64_t)(page - 1);
+		/* off + len <= map->len <= SIZE_MAX, so rounding up cannot overflow. */
+		end = (off + len + page - 1) & ~(uint64_t)(page - 1);
+		if (end > map->m.mapped)
+			end = map->m.mapped;
+		r = mmapio__plat_sync_range(map->m.fd, map->m.base + start, (size_t)(end - start));
+	}
+	if (r != -ERANGE)
+		r = mmapio__flush_record(map, r);
+	if (locked)
+		mmapio__plat_rwlock_unlock(&map->lock);
+	return r;
 }
 
 MMAPIO_EXPORT int mmapio_flush_range(mmapio_map *map, uint64_t off, uint64_t len)
 {
-	struct mmapio__op *op;
-	int r;
-
-	r = mmapio__flush_op(map, off, len, &op);
-	if (r < 0)
-		return r;
-	return mmapio__run_sync(op);
+	if (map == NULL)
+		return -EINVAL;
+	if (map->mode != MMAPIO_READ_WRITE)
+		return mmapio__check_range(mmapio_len(map), off, len);
+	return flush_locked(map, off, len, false);
 }
 
 MMAPIO_EXPORT int mmapio_flush(mmapio_map *map)
 {
-	uint64_t len;
-	int r, tries = 0;
-
 	if (map == NULL)
 		return -EINVAL;
 	if (map->mode != MMAPIO_READ_WRITE)
 		return 0;
-	/*
-	 * A resize on another thread may shrink the map between reading its
-	 * length and preparing the flush, which then sees -ERANGE; the length
-	 * is read again.  Once prepared, the op holds the map's size still
-	 * (resize is -EBUSY while ring operations are out).
-	 */
-	do {
-		len = __atomic_load_n(&map->len, __ATOMIC_ACQUIRE);
-		if (len == 0)
-			return __atomic_load_n(&map->flush_error, __ATOMIC_ACQUIRE);
-		r = mmapio_flush_range(map, 0, len);
-	} while (r == -ERANGE && ++tries < 8);
-	return r;
+	return flush_locked(map, 0, 0, true);
 }

@@ -52,10 +52,10 @@ static unsigned stub_owned(void *engine)
 }
 
 /* Never called; returns -ENOTSUP. */
-static int stub_set_eventfd(void *engine, int efd)
+static int stub_set_event(void *engine, const struct mmapio__event *ev)
 {
 	(void)engine;
-	(void)efd;
+	(void)ev;
 	return -ENOTSUP;
 }
 
@@ -74,6 +74,6 @@ MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.submit = stub_submit,
 	.reap = stub_reap,
 	.owned = stub_owned,
-	.set_eventfd = stub_set_eventfd,
+	.set_event = stub_set_event,
 	.stats = stub_stats,
 };

@@ -152,12 +152,13 @@ static unsigned ur_owned(void *engine)
 }
 
 /*
- * Registers efd with the ring (a negative efd unregisters).  Returns 0 or
+ * Registers ev's eventfd with the ring (NULL unregisters).  Returns 0 or
  * -errno.
  */
-static int ur_set_eventfd(void *engine, int efd)
+static int ur_set_event(void *engine, const struct mmapio__event *ev)
 {
 	struct ur_engine *e = engine;
+	int efd = ev != NULL ? ev->fd : -1;
 	int r;
 
 	if (e->efd >= 0) {
@@ -371,6 +372,6 @@ MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.submit = mmapio__ur_submit,
 	.reap = mmapio__ur_reap,
 	.owned = ur_owned,
-	.set_eventfd = ur_set_eventfd,
+	.set_event = ur_set_event,
 	.stats = ur_stats,
 };

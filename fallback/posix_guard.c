@@ -6,7 +6,7 @@
  * truncated the file) or cannot be backed (disk full behind a sparse file,
  * I/O error) raises SIGBUS synchronously, on the faulting thread, at the
  * faulting instruction.  mmapio_read and mmapio_write copy through
- * mmapio__guarded_copy, which turns such a fault into -EFAULT:
+ * mmapio__plat_guarded_copy, which turns such a fault into -EFAULT:
  *
  *  - One process-wide handler is installed on first use (pthread_once) and
  *    the action it replaces is saved.
@@ -36,12 +36,13 @@
  * library's first guarded copy replaces the library's, and faults in
  * guarded copies then reach that handler instead of becoming -EFAULT.
  */
+#include <errno.h>
 #include <pthread.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <string.h>
 
-#include "internal.h"
+#include "platform.h"
 
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static int install_error;          /* -errno from sigaction, set once */
@@ -109,7 +110,7 @@ static void install_handler(void)
 /*
  * The copy itself, kept out of line so that the compiler cannot move its
  * memory accesses before the guard is armed or after it is disarmed in
- * mmapio__guarded_copy (the signal fences there order it, too).
+ * mmapio__plat_guarded_copy (the signal fences there order it, too).
  */
 __attribute__((noinline)) static void copy_bytes(void *dst, const void *src, size_t len)
 {
@@ -121,7 +122,7 @@ __attribute__((noinline)) static void copy_bytes(void *dst, const void *src, siz
  * when the copy faulted (dst then holds an unspecified prefix), or -errno
  * when the handler could not be installed.
  */
-MMAPIO_INTERNAL int mmapio__guarded_copy(void *dst, const void *src, size_t len)
+MMAPIO_INTERNAL int mmapio__plat_guarded_copy(void *dst, const void *src, size_t len)
 {
 	sigjmp_buf env;
 	int rc;

@@ -1,0 +1,509 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The platform's file services on POSIX hosts: opening, describing, sizing,
+ * writing, syncing and removing files, creating a map's file, and copying
+ * one file to another (the part both engines share, so that they accept and
+ * refuse exactly the same things).  Every system call goes through the
+ * mmapio__sys table so that tests can inject failures into it.  EINTR is
+ * not retried here: the real table entries retry it themselves, and a
+ * failure a test injects must reach the caller unchanged.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "platform.h"
+#include "sys.h"
+
+/* The buffer of the pread/pwrite copy loop. */
+#define COPY_BUFFER_SIZE ((size_t)1 << 20)
+
+/* The most one copy_file_range call is asked to move (it caps at 2 GiB). */
+#define COPY_CHUNK_MAX ((uint64_t)1 << 30)
+
+#ifndef O_PATH
+#define O_PATH 0
+#endif
+#ifndef O_DIRECT
+#define O_DIRECT 0
+#endif
+
+/* ------------------------------------------------------------------------ */
+/* Plain file services                                                      */
+/* ------------------------------------------------------------------------ */
+
+/* Fills *out from st; fd_flags from the descriptor's status flags (or 0). */
+static void info_from_stat(const struct stat *st, int status_flags,
+			   struct mmapio__file_info *out)
+{
+	memset(out, 0, sizeof(*out));
+	out->size = st->st_size > 0 ? (uint64_t)st->st_size : 0;
+	out->dev = (uint64_t)st->st_dev;
+	out->ino = (uint64_t)st->st_ino;
+	out->perm = (uint32_t)(st->st_mode & 07777);
+	if (S_ISREG(st->st_mode))
+		out->type = MMAPIO__FILE_REGULAR;
+	else if (S_ISDIR(st->st_mode))
+		out->type = MMAPIO__FILE_DIRECTORY;
+	else
+		out->type = MMAPIO__FILE_OTHER;
+	if (status_flags & O_APPEND)
+		out->fd_flags |= MMAPIO__FD_APPEND;
+	if (O_DIRECT != 0 && (status_flags & O_DIRECT))
+		out->fd_flags |= MMAPIO__FD_DIRECT;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_open(const char *path, enum mmapio_mode mode)
+{
+	/*
+	 * O_NONBLOCK keeps a FIFO from blocking the open until a writer comes
+	 * (the caller's type check then refuses it); it changes nothing for
+	 * regular files.
+	 */
+	int flags = (mode == MMAPIO_READ_WRITE ? O_RDWR : O_RDONLY) | O_CLOEXEC | O_NOCTTY |
+		    O_NONBLOCK;
+
+	return mmapio__sys.openat(AT_FDCWD, path, flags, 0);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_dup(int fd, enum mmapio_mode mode)
+{
+	int fl, acc;
+
+	if (fd < 0)
+		return -EBADF;
+	fl = mmapio__sys.fcntl_getfl(fd);
+	if (fl < 0)
+		return fl;
+	/* An O_PATH descriptor can neither be read nor mapped. */
+	if (O_PATH != 0 && (fl & O_PATH))
+		return -EBADF;
+	acc = fl & O_ACCMODE;
+	if (acc == O_WRONLY || (mode == MMAPIO_READ_WRITE && acc != O_RDWR))
+		return -EACCES;
+	return mmapio__sys.dupfd(fd);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_close(int fd)
+{
+	return mmapio__sys.close(fd);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_file_info(int fd, struct mmapio__file_info *out)
+{
+	struct stat st;
+	int fl, r;
+
+	r = mmapio__sys.fstat(fd, &st);
+	if (r < 0)
+		return r;
+	fl = mmapio__sys.fcntl_getfl(fd);
+	info_from_stat(&st, fl < 0 ? 0 : fl, out);
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_path_info(const char *path, struct mmapio__file_info *out)
+{
+	struct stat st;
+	int r = mmapio__sys.fstatat(AT_FDCWD, path, &st, 0);
+
+	if (r < 0)
+		return r;
+	info_from_stat(&st, 0, out);
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_set_size(int fd, uint64_t size)
+{
+	return mmapio__sys.ftruncate(fd, size);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_allocate(int fd, uint64_t off, uint64_t len)
+{
+	int r = mmapio__sys.fallocate(fd, 0, off, len);
+
+	return r == -ENOSYS ? -EOPNOTSUPP : r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_write_at(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		int64_t n = mmapio__sys.pwrite(fd, p, len, off);
+
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			return -EIO; /* no progress and no error: give up rather than spin */
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_sync_file(int fd)
+{
+	return mmapio__sys.fdatasync(fd);
+}
+
+MMAPIO_INTERNAL char *mmapio__plat_abspath(const char *path)
+{
+	char cwd[PATH_MAX];
+	size_t clen, plen;
+	char *abs;
+
+	if (path[0] == '/' || path[0] == '\0' || getcwd(cwd, sizeof(cwd)) == NULL)
+		return strdup(path);
+	clen = strlen(cwd);
+	plen = strlen(path);
+	if (clen + 1 + plen >= PATH_MAX)
+		return strdup(path);
+	abs = malloc(clen + 1 + plen + 1);
+	if (abs == NULL)
+		return NULL;
+	memcpy(abs, cwd, clen);
+	abs[clen] = '/';
+	memcpy(abs + clen + 1, path, plen + 1);
+	return abs;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path)
+{
+	return mmapio__sys.unlinkat(AT_FDCWD, path, 0);
+}
+
+/* ------------------------------------------------------------------------ */
+/* Creating a map's file, copying                                           */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Opens the directory that holds path and fsyncs it, so that a new directory
+ * entry survives a crash.  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	int fd, r;
+
+	if (slash == NULL) {
+		dir = strdup(".");
+	} else if (slash == path) {
+		dir = strdup("/");
+	} else {
+		dir = strndup(path, (size_t)(slash - path));
+	}
+	if (dir == NULL)
+		return -ENOMEM;
+
+	fd = mmapio__sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
+	free(dir);
+	if (fd < 0)
+		return fd;
+
+	r = mmapio__sys.fsync(fd);
+	mmapio__sys.close(fd);
+	return r;
+}
+
+/*
+ * Gives the open file exactly size bytes: fallocate reserves the blocks (so
+ * that later writes through a mapping cannot fault for lack of space) unless
+ * the caller asked for a sparse file or the filesystem cannot do it, in
+ * which case ftruncate only sets the length.  Returns 0 or -errno.
+ */
+static int size_file(int fd, uint64_t size, unsigned flags)
+{
+	int r;
+
+	if (size == 0)
+		return 0;
+	if (!(flags & MMAPIO_CREATE_SPARSE)) {
+		r = mmapio__sys.fallocate(fd, 0, 0, size);
+		if (r != -EOPNOTSUPP && r != -ENOSYS)
+			return r;
+	}
+	return mmapio__sys.ftruncate(fd, size);
+}
+
+/*
+ * Opens an existing path again for the non-exclusive create, after the
+ * exclusive attempt found it.  A directory is -EISDIR and any other file
+ * that is not regular is -EINVAL, so that a FIFO or a device is never
+ * truncated or grown.  Returns the descriptor or -errno.
+ */
+static int reopen_existing(const char *path, unsigned perm)
+{
+	struct stat st;
+	int fd, r;
+
+	/* O_NOCTTY: a terminal device in the way must not become ours. */
+	fd = mmapio__sys.openat(AT_FDCWD, path,
+				O_CREAT | O_RDWR | O_CLOEXEC | O_TRUNC | O_NOCTTY, perm);
+	if (fd < 0)
+		return fd;
+	r = mmapio__sys.fstat(fd, &st);
+	if (r == 0 && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r < 0) {
+		mmapio__sys.close(fd);
+		return r;
+	}
+	return fd;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, unsigned perm,
+					       unsigned flags, int *created)
+{
+	struct stat st;
+	int fd, r;
+
+	*created = 0;
+
+	/*
+	 * The exclusive open tells us whether this call made the file, which
+	 * decides whether a failure later may remove it again.
+	 */
+	fd = mmapio__sys.openat(AT_FDCWD, path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, perm);
+	if (fd == -EEXIST) {
+		if (flags & MMAPIO_CREATE_EXCLUSIVE) {
+			/* A directory in the way is reported as such, not as -EEXIST. */
+			if (mmapio__sys.fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISDIR(st.st_mode))
+				return -EISDIR;
+			return -EEXIST;
+		}
+		fd = reopen_existing(path, perm);
+		if (fd < 0)
+			return fd;
+	} else if (fd < 0) {
+		return fd;
+	} else {
+		*created = 1;
+	}
+
+	r = size_file(fd, size, flags);
+	if (r == 0 && (flags & MMAPIO_CREATE_DURABLE)) {
+		r = mmapio__sys.fsync(fd);
+		if (r == 0)
+			r = mmapio__plat_sync_parent(path);
+	}
+	if (r < 0) {
+		mmapio__sys.close(fd);
+		if (*created)
+			mmapio__sys.unlinkat(AT_FDCWD, path, 0);
+		*created = 0;
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * Opens the destination of a copy.  A new file is made exclusively so that
+ * we know we created it (*created = 1).  An existing destination is checked
+ * against the source first: the same file is -EINVAL and stays untouched,
+ * a directory -EISDIR, anything else that is not a regular file -EINVAL,
+ * and without MMAPIO_COPY_OVERWRITE it is -EEXIST.  It is truncated only
+ * after its descriptor has been checked again, so a rename racing with us
+ * cannot make us truncate the source.  Returns the descriptor or -errno.
+ */
+static int open_copy_dst(const char *dst, const struct stat *src_st, unsigned flags,
+			 int *created)
+{
+	struct stat st;
+	int fd, r;
+
+	*created = 0;
+	fd = mmapio__sys.openat(AT_FDCWD, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+				src_st->st_mode & 0777);
+	if (fd >= 0) {
+		*created = 1;
+		return fd;
+	}
+	if (fd != -EEXIST)
+		return fd;
+
+	r = mmapio__sys.fstatat(AT_FDCWD, dst, &st, 0);
+	if (r < 0)
+		return r == -ENOENT ? -EEXIST : r; /* a dangling symlink exists too */
+	if (st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino)
+		return -EINVAL;
+	if (S_ISDIR(st.st_mode))
+		return -EISDIR;
+	if (!S_ISREG(st.st_mode))
+		return -EINVAL;
+	if (!(flags & MMAPIO_COPY_OVERWRITE))
+		return -EEXIST;
+
+	/* O_NONBLOCK: a FIFO swapped in since the check must not hang us. */
+	fd = mmapio__sys.openat(AT_FDCWD, dst, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	if (fd < 0)
+		return fd;
+	r = mmapio__sys.fstat(fd, &st);
+	if (r == 0 && st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino)
+		r = -EINVAL;
+	else if (r == 0 && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r == 0)
+		r = mmapio__sys.ftruncate(fd, 0);
+	if (r < 0) {
+		mmapio__sys.close(fd);
+		return r;
+	}
+	return fd;
+}
+
+/*
+ * Copies from *off to size with pread/pwrite through a 1 MiB buffer, for
+ * file pairs copy_file_range cannot handle.  Short reads and writes are
+ * continued; a read of 0 bytes means the source shrank, and the copy ends
+ * there.  Advances *off.  Returns 0 or -errno.
+ */
+static int copy_rw(int in, int out, uint64_t *off, uint64_t size)
+{
+	unsigned char *buf = malloc(COPY_BUFFER_SIZE);
+	int r = 0;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	while (*off < size) {
+		size_t want = size - *off < COPY_BUFFER_SIZE ? (size_t)(size - *off)
+							       : COPY_BUFFER_SIZE;
+		int64_t got, put;
+		size_t done = 0;
+
+		got = mmapio__sys.pread(in, buf, want, *off);
+		if (got < 0) {
+			r = (int)got;
+			goto out;
+		}
+		if (got == 0)
+			goto out;
+		while (done < (size_t)got) {
+			put = mmapio__sys.pwrite(out, buf + done, (size_t)got - done,
+						 *off + done);
+			if (put < 0) {
+				r = (int)put;
+				goto out;
+			}
+			if (put == 0) {
+				/* No progress and no error: give up rather than spin. */
+				r = -EIO;
+				goto out;
+			}
+			done += (size_t)put;
+		}
+		*off += (uint64_t)got;
+	}
+out:
+	free(buf);
+	return r;
+}
+
+/*
+ * Copies the data of in to out, which is empty and could not be cloned:
+ * copy_file_range (in-kernel, and offloaded by NFS and others), else
+ * pread/pwrite.  Returns 0 or -errno.
+ */
+static int copy_data(int in, int out, uint64_t size)
+{
+	uint64_t in_off = 0, out_off = 0;
+
+	while (in_off < size) {
+		uint64_t left = size - in_off;
+		int64_t n;
+
+		n = mmapio__sys.copy_file_range(in, &in_off, out, &out_off,
+						(size_t)(left < COPY_CHUNK_MAX ? left : COPY_CHUNK_MAX));
+		if (n == -EXDEV || n == -ENOSYS || n == -EOPNOTSUPP || n == -EINVAL)
+			return copy_rw(in, out, &out_off, size);
+		if (n < 0)
+			return (int)n;
+		if (n == 0)
+			break; /* the source shrank under us: copy what there was */
+	}
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, unsigned flags,
+				      struct mmapio__copy_files *f)
+{
+	struct stat st;
+	int r;
+
+	f->out = -1;
+	f->created = 0;
+	/*
+	 * O_NONBLOCK keeps a FIFO from blocking the open until a writer comes
+	 * (fstat then refuses it); it changes nothing for regular files.
+	 */
+	f->in = mmapio__sys.openat(AT_FDCWD, src, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
+	if (f->in < 0)
+		return f->in;
+
+	r = mmapio__sys.fstat(f->in, &st);
+	if (r == 0 && S_ISDIR(st.st_mode))
+		r = -EISDIR;
+	else if (r == 0 && !S_ISREG(st.st_mode))
+		r = -EINVAL;
+	if (r == 0) {
+		f->out = open_copy_dst(dst, &st, flags, &f->created);
+		r = f->out < 0 ? f->out : 0;
+	}
+	/* The mode passed to open was filtered by the umask; make it exact. */
+	if (r == 0)
+		r = mmapio__sys.fchmod(f->out, st.st_mode & 0777);
+	if (r == 0) {
+		f->size = (uint64_t)st.st_size;
+		/* Where the filesystem shares extents, a clone beats any copy. */
+		if (f->size > 0) {
+			r = mmapio__sys.ficlone(f->out, f->in);
+			if (r == 0)
+				f->size = 0;
+			else if (r == -EOPNOTSUPP || r == -EXDEV || r == -EINVAL ||
+				 r == -ENOTTY || r == -ENOSYS)
+				r = 0;
+		}
+	}
+	if (r < 0) {
+		if (f->out >= 0)
+			mmapio__sys.close(f->out);
+		if (f->created)
+			mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
+		mmapio__sys.close(f->in);
+		f->in = f->out = -1;
+		f->created = 0;
+	}
+	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, unsigned flags)
+{
+	struct mmapio__copy_files f;
+	int r, c;
+
+	r = mmapio__plat_copy_open(src, dst, flags, &f);
+	if (r < 0)
+		return r;
+	if (f.size > 0)
+		r = copy_data(f.in, f.out, f.size);
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE)) {
+		r = mmapio__sys.fsync(f.out);
+		if (r == 0)
+			r = mmapio__plat_sync_parent(dst);
+	}
+	/* On NFS a write-back error can surface only at close. */
+	c = mmapio__sys.close(f.out);
+	if (r == 0 && c < 0 && c != -EINTR)
+		r = c;
+	if (r < 0 && f.created)
+		mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
+	mmapio__sys.close(f.in);
+	return r;
+}
