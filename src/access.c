@@ -98,6 +98,14 @@ static int write_through(struct mmapio_map *map, uint64_t off, const void *src, 
 		return rc;
 	if (fi.size < off + len)
 		return -EFAULT;
+	/*
+	 * An O_APPEND descriptor (from mmapio_open_fd) would put the bytes at
+	 * the end of the file, and an O_DIRECT one refuses unaligned buffers:
+	 * the mapping is the way for those.  Asked now, not at open, because
+	 * the flags belong to the open file, which others may change.
+	 */
+	if (fi.fd_flags & (MMAPIO__FD_APPEND | MMAPIO__FD_DIRECT))
+		return 1;
 	return mmapio__plat_write_at(map->m.fd, src, len, off);
 }
 

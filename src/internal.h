@@ -19,7 +19,6 @@ struct mmapio_map {
 	struct mmapio__mapping m; /* the file and its mapping (the platform's) */
 	enum mmapio_mode mode;
 	unsigned flags;           /* mmapio_options.flags it was made with */
-	unsigned fd_flags;        /* MMAPIO__FD_* of the descriptor */
 	/*
 	 * File length in bytes.  Written only under the write lock (resize);
 	 * read with __atomic_load_n(.., __ATOMIC_ACQUIRE) by lock-free paths.

@@ -101,7 +101,6 @@ static int map_from_fd(int fd, enum mmapio_mode mode, const struct mmapio_option
 	map->m.flags = opts && (opts->flags & MMAPIO_MAP_POPULATE) ? MMAPIO__MAP_POPULATE : 0;
 	map->mode = mode;
 	map->flags = opts ? opts->flags : 0;
-	map->fd_flags = fi.fd_flags;
 	map->has_lock = mode != MMAPIO_READ_ONLY;
 	if (map->has_lock) {
 		rc = mmapio__plat_rwlock_init(&map->lock);

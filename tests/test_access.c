@@ -478,3 +478,49 @@ Test(access, large_write_reports_disk_full)
 	free(file);
 	free(src);
 }
+
+/*
+ * A map opened from a descriptor with O_APPEND or O_DIRECT: a large write
+ * into pages not yet cached must land where asked, not at the end of the
+ * file, and must not fail for the descriptor's alignment rules.
+ */
+static void write_through_odd_descriptor(int extra_flags, const char *name)
+{
+	TH_PATH(p, name);
+	const size_t file_len = 256 * 1024, len = 128 * 1024;
+	unsigned char *src = th_malloc(len), *file;
+	mmapio_map *map;
+	size_t got;
+	int fd;
+
+	th_fill(src, len, 0, 31);
+	fd = open(p, O_RDWR | O_CREAT | O_EXCL, 0644);
+	cr_assert_geq(fd, 0);
+	cr_assert_eq(ftruncate(fd, (off_t)file_len), 0);
+	close(fd);
+	fd = open(p, O_RDWR | extra_flags);
+	if (fd < 0 && errno == EINVAL)
+		TH_SKIP("this filesystem refuses the open flags 0x%x", extra_flags);
+	cr_assert_geq(fd, 0, "open: %s", strerror(errno));
+	TH_ASSERT_RC(mmapio_open_fd(fd, MMAPIO_READ_WRITE, NULL, &map), 0);
+	TH_ASSERT_RC(mmapio_write(map, 4096, src, len), 0);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	close(fd);
+	file = th_read_file(p, &got);
+	cr_assert_eq(got, file_len, "the write changed the file's size");
+	cr_assert_arr_eq(file + 4096, src, len, "the bytes did not land at offset 4096");
+	for (size_t i = 0; i < 4096; i++)
+		cr_assert_eq(file[i], 0);
+	free(file);
+	free(src);
+}
+
+Test(access, large_write_through_append_descriptor_lands_in_place)
+{
+	write_through_odd_descriptor(O_APPEND, "append");
+}
+
+Test(access, large_write_through_direct_descriptor_lands_in_place)
+{
+	write_through_odd_descriptor(O_DIRECT, "direct");
+}
