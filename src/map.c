@@ -260,52 +260,71 @@ MMAPIO_EXPORT void *mmapio_base(mmapio_map *map)
 }
 
 /*
- * Extends the file from old_len to new_len bytes.  Space is preallocated
- * with fallocate, so that writes into the new range cannot fault for lack
- * of space, unless the map was made with MMAPIO_CREATE_SPARSE; where the
- * filesystem cannot preallocate (EOPNOTSUPP) the file is extended sparse
- * with ftruncate, as mmapio_create does.  This holds for opened maps too:
- * the header promises preallocated growth for every map not made sparse.
- * Returns 0, or -errno with the file back at old_len.
+ * Sets the file to exactly new_size bytes from its real size `real` (asked
+ * of the file: another map or process may have changed it since this map
+ * last looked).  Growth reserves the new blocks, so that writes into them
+ * cannot fault for lack of space, unless the map was made with
+ * MMAPIO_CREATE_SPARSE or the filesystem cannot reserve (then the file is
+ * extended sparse, as mmapio_create does).  Reserving never shrinks a file,
+ * so any other change is a plain set_size.  Returns 0, or -errno with the
+ * file back at real.
  */
-static int grow_file(struct mmapio_map *map, uint64_t old_len, uint64_t new_len)
+static int set_file_size(struct mmapio_map *map, uint64_t real, uint64_t new_size)
 {
 	int rc;
 
-	if (!(map->flags & MMAPIO_CREATE_SPARSE)) {
-		rc = mmapio__plat_allocate(map->m.fd, old_len, new_len - old_len);
+	if (new_size == real)
+		return 0;
+	if (new_size > real && !(map->flags & MMAPIO_CREATE_SPARSE)) {
+		rc = mmapio__plat_allocate(map->m.fd, real, new_size - real);
 		if (rc == 0)
 			return 0;
 		if (rc != -EOPNOTSUPP) {
 			/* A failed allocation may have extended the file part way. */
-			mmapio__plat_set_size(map->m.fd, old_len);
+			mmapio__plat_set_size(map->m.fd, real);
 			return rc;
 		}
 	}
-	return mmapio__plat_set_size(map->m.fd, new_len);
+	return mmapio__plat_set_size(map->m.fd, new_size);
 }
 
 /*
- * Shrinks the map and then the file to new_len.  The tail pages are taken
- * out of the mapping first (returned to the reservation, or unmapped) so
- * that no page stays mapped past the new end of file, then the file is
- * cut.  Returns 0, or -errno with the mapping and the file at their old
- * size.  Should even the restoring of the tail fail, the map is left at
- * the shorter size (len = new_len, so every access stays inside mapped
- * pages) while the file keeps its old size, and the error is returned.
+ * Changes file and mapping to new_size bytes under the write lock.  Pages
+ * beyond the new end leave the mapping before the file is cut; new pages
+ * join it after the file has grown.  Returns 0, or -errno with the file at
+ * the size it had before the call and the mapping as it was.  Should even
+ * the restoring of the mapping fail, the map is left at the shorter length
+ * (every access stays inside mapped pages) and the error is returned.
  */
-static int shrink(struct mmapio_map *map, uint64_t new_len, size_t new_mapped)
+static int resize_locked(struct mmapio_map *map, uint64_t new_size, size_t new_mapped)
 {
 	size_t old_mapped = map->m.mapped;
+	struct mmapio__file_info fi;
 	int rc;
 
-	rc = mmapio__plat_map_shrink(&map->m, new_mapped);
+	rc = mmapio__plat_file_info(map->m.fd, &fi);
 	if (rc < 0)
 		return rc;
-	rc = mmapio__plat_set_size(map->m.fd, new_len);
-	if (rc < 0 && mmapio__plat_map_grow(&map->m, old_mapped) < 0)
-		__atomic_store_n(&map->len, new_len, __ATOMIC_RELEASE);
-	return rc;
+	if (new_mapped < old_mapped) {
+		rc = mmapio__plat_map_shrink(&map->m, new_mapped);
+		if (rc < 0)
+			return rc;
+	}
+	rc = set_file_size(map, fi.size, new_size);
+	if (rc < 0) {
+		if (new_mapped < old_mapped && mmapio__plat_map_grow(&map->m, old_mapped) < 0)
+			__atomic_store_n(&map->len, new_size, __ATOMIC_RELEASE);
+		return rc;
+	}
+	if (new_mapped > old_mapped) {
+		rc = mmapio__plat_map_grow(&map->m, new_mapped);
+		if (rc < 0) {
+			mmapio__plat_set_size(map->m.fd, fi.size);
+			return rc;
+		}
+	}
+	__atomic_store_n(&map->len, new_size, __ATOMIC_RELEASE);
+	return 0;
 }
 
 /*
@@ -316,7 +335,6 @@ static int shrink(struct mmapio_map *map, uint64_t new_len, size_t new_mapped)
 MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 {
 	size_t new_mapped;
-	uint64_t old;
 	int rc;
 
 	if (!map || new_size == 0)
@@ -347,22 +365,7 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 		goto out;
 	}
 
-	old = map->len;
-	if (new_size > old) {
-		rc = grow_file(map, old, new_size);
-		if (rc < 0)
-			goto out;
-		rc = mmapio__plat_map_grow(&map->m, new_mapped);
-		if (rc < 0) {
-			mmapio__plat_set_size(map->m.fd, old);
-			goto out;
-		}
-	} else if (new_size < old) {
-		rc = shrink(map, new_size, new_mapped);
-		if (rc < 0)
-			goto out;
-	}
-	__atomic_store_n(&map->len, new_size, __ATOMIC_RELEASE);
+	rc = resize_locked(map, new_size, new_mapped);
 out:
 	mmapio__plat_rwlock_unlock(&map->lock);
 	return rc;

@@ -412,3 +412,83 @@ Test(resize, failed_shrink_keeps_old_size)
 	assert_unchanged(map, p, len, 59);
 	TH_ASSERT_RC(mmapio_close(map), 0);
 }
+
+/*
+ * Resize works from the file's real size, not the size the map last saw:
+ * another map (or process) may have grown or cut the file since.
+ */
+static int fallocate_enospc(int fd, int mode, uint64_t off, uint64_t len)
+{
+	(void)fd, (void)mode, (void)off, (void)len;
+	return -ENOSPC;
+}
+
+Test(resize, failed_growth_keeps_a_size_another_map_set)
+{
+	TH_PATH(p, "shared");
+	mmapio_map *a, *b;
+	unsigned char rec[4096], back[4096];
+
+	TH_ASSERT_RC(mmapio_create(p, 4096, NULL, &a), 0);
+	TH_ASSERT_RC(mmapio_open(p, MMAPIO_READ_WRITE, NULL, &b), 0);
+	TH_ASSERT_RC(mmapio_resize(b, 262144), 0);
+	memset(rec, 0x5a, sizeof(rec));
+	TH_ASSERT_RC(mmapio_write(b, 258048, rec, sizeof(rec)), 0);
+	TH_ASSERT_RC(mmapio_flush(b), 0);
+
+	/* A still thinks the file has 4096 bytes; its growth fails. */
+	mmapio__sys.fallocate = fallocate_enospc;
+	TH_ASSERT_RC(mmapio_resize(a, 1 << 20), -ENOSPC);
+	mmapio__sys_reset();
+	cr_assert_eq(th_file_size(p), 262144, "a failed resize cut the file another map had grown");
+	TH_ASSERT_RC(mmapio_read(b, 258048, back, sizeof(back)), 0);
+	cr_assert_arr_eq(back, rec, sizeof(rec));
+	TH_ASSERT_RC(mmapio_close(a), 0);
+	TH_ASSERT_RC(mmapio_close(b), 0);
+}
+
+Test(resize, to_the_cached_size_repairs_a_file_cut_underneath)
+{
+	TH_PATH(p, "cut");
+	mmapio_map *m;
+
+	TH_ASSERT_RC(mmapio_create(p, 262144, NULL, &m), 0);
+	cr_assert_eq(truncate(p, 4096), 0);
+	TH_ASSERT_RC(mmapio_resize(m, 262144), 0);
+	cr_assert_eq(th_file_size(p), 262144, "resize to the map's own length did nothing");
+	TH_ASSERT_RC(mmapio_write(m, 262144 - 1, "z", 1), 0);
+	TH_ASSERT_RC(mmapio_close(m), 0);
+}
+
+Test(resize, growth_leaves_exactly_the_new_size_when_the_file_is_larger)
+{
+	TH_PATH(p, "larger");
+	mmapio_map *m;
+
+	TH_ASSERT_RC(mmapio_create(p, 4096, NULL, &m), 0);
+	cr_assert_eq(truncate(p, 65536), 0);
+	TH_ASSERT_RC(mmapio_resize(m, 8192), 0);
+	cr_assert_eq(th_file_size(p), 8192, "the file is not exactly the new size");
+	cr_assert_eq(mmapio_len(m), 8192);
+	TH_ASSERT_RC(mmapio_close(m), 0);
+}
+
+Test(resize, growth_after_advice_split_the_mapping)
+{
+	TH_PATH(p, "advised");
+	mmapio_map *m;
+	unsigned char back[16];
+
+	TH_ASSERT_RC(mmapio_create(p, 16 * 4096, NULL, &m), 0);
+	TH_ASSERT_RC(mmapio_write(m, 5 * 4096, "kept-bytes-here!", 16), 0);
+	/* Advice on part of the map splits the kernel's mapping in three. */
+	TH_ASSERT_RC(mmapio_advise(m, 4 * 4096, 4096, MMAPIO_ADVICE_RANDOM), 0);
+	TH_ASSERT_RC(mmapio_resize(m, 64 * 4096), 0);
+	TH_ASSERT_RC(mmapio_read(m, 5 * 4096, back, sizeof(back)), 0);
+	cr_assert_arr_eq(back, "kept-bytes-here!", 16);
+	TH_ASSERT_RC(mmapio_lock(m, 0, 4096), 0);
+	TH_ASSERT_RC(mmapio_resize(m, 128 * 4096), 0);
+	TH_ASSERT_RC(mmapio_read(m, 5 * 4096, back, sizeof(back)), 0);
+	cr_assert_arr_eq(back, "kept-bytes-here!", 16);
+	TH_ASSERT_RC(mmapio_close(m), 0);
+}
