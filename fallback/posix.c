@@ -57,6 +57,22 @@ MMAPIO_INTERNAL size_t mmapio__plat_page_size(void)
 	return page;
 }
 
+/*
+ * glibc 2.32 and later describe an errno value with strerrordesc_np(), which
+ * returns a static string (or NULL for an unknown value) and never touches
+ * a shared buffer; strerror() may.  Elsewhere only the library's own texts
+ * are given.
+ */
+MMAPIO_INTERNAL const char *mmapio__plat_errno_text(int errnum)
+{
+#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
+	return strerrordesc_np(errnum);
+#else
+	(void)errnum;
+	return NULL;
+#endif
+}
+
 MMAPIO_INTERNAL void mmapio__plat_yield(void)
 {
 	sched_yield();

@@ -221,6 +221,7 @@ MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path)
  */
 static int size_file(int fd, uint64_t size, unsigned flags)
 {
+	struct stat st;
 	int r;
 
 	if (size == 0)
@@ -230,7 +231,17 @@ static int size_file(int fd, uint64_t size, unsigned flags)
 		if (r != -EOPNOTSUPP && r != -ENOSYS)
 			return r;
 	}
-	return mmapio__sys.ftruncate(fd, size);
+	r = mmapio__sys.ftruncate(fd, size);
+	/*
+	 * A pseudo-file (procfs, sysfs) calls itself regular, cannot reserve
+	 * space, and takes a length without keeping it: refuse it rather than
+	 * hand out a map of 0 bytes for a create of size bytes.
+	 */
+	if (r == 0)
+		r = mmapio__sys.fstat(fd, &st);
+	if (r == 0 && (uint64_t)st.st_size != size)
+		r = -EINVAL;
+	return r;
 }
 
 /*

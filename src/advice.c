@@ -71,8 +71,15 @@ MMAPIO_EXPORT int mmapio_advise(mmapio_map *map, uint64_t off, uint64_t len,
 	case MMAPIO_ADVICE_RANDOM:
 	case MMAPIO_ADVICE_SEQUENTIAL:
 	case MMAPIO_ADVICE_WILLNEED:
-	case MMAPIO_ADVICE_DONTNEED:
 	case MMAPIO_ADVICE_POPULATE_READ:
+		break;
+	case MMAPIO_ADVICE_DONTNEED:
+		/*
+		 * On a private mapping the kernel drops the changed pages and
+		 * reads the file again: the map's own changes would vanish.
+		 */
+		if (map->mode == MMAPIO_COPY_ON_WRITE)
+			return -EACCES;
 		break;
 	case MMAPIO_ADVICE_POPULATE_WRITE:
 		if (map->mode == MMAPIO_READ_ONLY)

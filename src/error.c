@@ -10,27 +10,10 @@
 #include "internal.h"
 
 /*
- * glibc 2.32 and later describe an errno value with strerrordesc_np(), which
- * returns a static string (or NULL for an unknown value) and never touches
- * a shared buffer.  Elsewhere only the library's own values are described.
- */
-#if defined(__GLIBC__) && (__GLIBC__ > 2 || (__GLIBC__ == 2 && __GLIBC_MINOR__ >= 32))
-static const char *os_description(int errnum)
-{
-	return strerrordesc_np(errnum);
-}
-#else
-static const char *os_description(int errnum)
-{
-	(void)errnum;
-	return NULL;
-}
-#endif
-
-/*
- * Returns a static string describing err: "Success" for err >= 0, the
- * library's meaning for the errno values it gives a meaning of its own, the
- * system's text for other negative values, and "Unknown error" where the
+ * Returns a static string describing err: "Success" for err >= 0; for the
+ * errno values the library gives a meaning of its own, that meaning and the
+ * system's (a caller cannot tell which of the two produced an -EINVAL); the
+ * system's text for other negative values; "Unknown error" where the
  * system has none.
  */
 MMAPIO_EXPORT const char *mmapio_strerror(int err)
@@ -45,24 +28,26 @@ MMAPIO_EXPORT const char *mmapio_strerror(int err)
 
 	switch (-err) {
 	case EINVAL:
-		return "Invalid argument (NULL pointer, unknown flag or mode, zero size, "
-		       "non-zero reserved field, or misaligned offset)";
+		return "Invalid argument (a NULL pointer, unknown flag or mode, zero size, "
+		       "non-zero reserved field or misaligned offset, or an argument or "
+		       "file the system refused)";
 	case ERANGE:
 		return "Offset and length reach beyond the map";
 	case EACCES:
 		return "Permission denied (operation not allowed by the map's mode, "
 		       "or by the file's permissions)";
 	case EBUSY:
-		return "Views or ring operations on the map are still outstanding";
+		return "Busy (views or ring operations on the map are still outstanding, "
+		       "or the system found the resource busy)";
 	case EFAULT:
 		return "Fault during a guarded copy (file truncated underneath, "
-		       "no space behind a sparse file, or I/O error)";
+		       "no space behind a sparse file, or I/O error), or an address the system refused";
 	case ENOTSUP:
-		return "Operation not supported on this platform or backend";
+		return "Operation not supported on this platform, backend or filesystem";
 	default:
 		break;
 	}
 
-	desc = os_description(-err);
+	desc = mmapio__plat_errno_text(-err);
 	return desc ? desc : "Unknown error";
 }

@@ -30,6 +30,12 @@ MMAPIO_INTERNAL int64_t mmapio__plat_now_ms(void);
 /* The size of a memory page (the mapping granularity), cached. */
 MMAPIO_INTERNAL size_t mmapio__plat_page_size(void);
 
+/*
+ * The system's description of errno value errnum as a static string that no
+ * other call overwrites, or NULL where the platform has none.
+ */
+MMAPIO_INTERNAL const char *mmapio__plat_errno_text(int errnum);
+
 /* Gives the processor to another thread for a moment (a spin's back-off). */
 MMAPIO_INTERNAL void mmapio__plat_yield(void);
 

@@ -524,3 +524,18 @@ Test(access, large_write_through_direct_descriptor_lands_in_place)
 {
 	write_through_odd_descriptor(O_DIRECT, "direct");
 }
+
+Test(access, dontneed_refused_on_copy_on_write_keeps_private_changes)
+{
+	TH_PATH(p, "cow");
+	mmapio_map *map;
+	unsigned char b[4];
+
+	th_write_file(p, "abcd", 4, 0644);
+	TH_ASSERT_RC(mmapio_open(p, MMAPIO_COPY_ON_WRITE, NULL, &map), 0);
+	TH_ASSERT_RC(mmapio_write(map, 0, "WXYZ", 4), 0);
+	TH_ASSERT_RC(mmapio_advise(map, 0, 4, MMAPIO_ADVICE_DONTNEED), -EACCES);
+	TH_ASSERT_RC(mmapio_read(map, 0, b, 4), 0);
+	cr_assert_arr_eq(b, "WXYZ", 4, "the private changes were dropped");
+	TH_ASSERT_RC(mmapio_close(map), 0);
+}

@@ -806,3 +806,18 @@ Test(errors, strerror_describes_every_value)
 	cr_assert_not_null(mmapio_strerror(-99999));
 	cr_assert_not_null(mmapio_strerror(INT32_MIN));
 }
+
+/*
+ * The library gives -EINVAL, -EBUSY, -EFAULT and -ENOTSUP a meaning of its
+ * own, but the OS returns them too (mmap's EINVAL, rename's EBUSY): the
+ * text must not claim the library's reason only.
+ */
+Test(errors, strerror_of_shared_values_names_the_system_too)
+{
+	static const int shared[] = { -EINVAL, -EBUSY, -EFAULT };
+
+	for (size_t i = 0; i < sizeof(shared) / sizeof(shared[0]); i++)
+		cr_assert_not_null(strstr(mmapio_strerror(shared[i]), "system"),
+				   "%d: \"%s\" names only the library's reason", shared[i],
+				   mmapio_strerror(shared[i]));
+}

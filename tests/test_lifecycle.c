@@ -411,3 +411,13 @@ Test(lifecycle, version_matches_header)
 	cr_assert(!MMAPIO_CHECK_VERSION(0, 1, 1));
 	cr_assert(!MMAPIO_CHECK_VERSION(1, 0, 0));
 }
+
+Test(lifecycle, create_refuses_a_pseudo_file)
+{
+	mmapio_map *map = (mmapio_map *)0x1;
+
+	if (access("/proc/self/status", F_OK) != 0)
+		TH_SKIP("no /proc on this system");
+	TH_ASSERT_RC(mmapio_create("/proc/self/status", 4096, NULL, &map), -EINVAL);
+	cr_assert_eq(map, (mmapio_map *)0x1, "*out was written on failure");
+}
