@@ -12,6 +12,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -316,25 +317,104 @@ MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, un
 }
 
 /*
- * Opens the destination of a copy.  A new file is made exclusively so that
- * we know we created it (*created = 1).  An existing destination is checked
- * against the source first: the same file is -EINVAL and stays untouched,
- * a directory -EISDIR, anything else that is not a regular file -EINVAL,
- * and without MMAPIO_COPY_OVERWRITE it is -EEXIST.  It is truncated only
- * after its descriptor has been checked again, so a rename racing with us
- * cannot make us truncate the source.  Returns the descriptor or -errno.
+ * Returns the directory part of path in a new heap string ("." for a bare
+ * name, "/" for a name in the root), or NULL on ENOMEM.
+ */
+static char *dir_of(const char *path)
+{
+	const char *slash = strrchr(path, '/');
+
+	if (slash == NULL)
+		return strdup(".");
+	if (slash == path)
+		return strdup("/");
+	return strndup(path, (size_t)(slash - path));
+}
+
+/*
+ * Returns a new heap string naming a temporary for dst in dst's directory
+ * (".<name>.mmapio-<pid>-<n>", so that the final rename cannot cross
+ * filesystems and a leftover is recognisable), or NULL on ENOMEM.
+ */
+static char *temp_name(const char *dst)
+{
+	static unsigned counter;
+	const char *base = strrchr(dst, '/');
+	char *dir = dir_of(dst), *name;
+	size_t len;
+
+	if (dir == NULL)
+		return NULL;
+	base = base != NULL ? base + 1 : dst;
+	len = strlen(dir) + strlen(base) + 48;
+	name = malloc(len);
+	if (name != NULL)
+		snprintf(name, len, "%s/.%s.mmapio-%ld-%u", dir, base, (long)getpid(),
+			 __atomic_fetch_add(&counter, 1, __ATOMIC_RELAXED));
+	free(dir);
+	return name;
+}
+
+/*
+ * Creates the temporary that a replacing copy is written to: an unnamed
+ * O_TMPFILE in dst's directory where the filesystem supports it (a crash
+ * then leaves nothing behind), else a named one made exclusively.  Returns
+ * the descriptor with f->tmpfile or f->tmp set, or -errno.
+ */
+static int open_temporary(const char *dst, unsigned mode, struct mmapio__copy_files *f)
+{
+	char *name;
+	int fd, i;
+
+#ifdef O_TMPFILE
+	name = dir_of(dst);
+	if (name == NULL)
+		return -ENOMEM;
+	fd = mmapio__sys.openat(AT_FDCWD, name, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);
+	free(name);
+	if (fd >= 0) {
+		f->tmpfile = 1;
+		return fd;
+	}
+	if (fd != -EOPNOTSUPP && fd != -EISDIR && fd != -EINVAL)
+		return fd;
+#endif
+	for (i = 0; i < 16; i++) {
+		name = temp_name(dst);
+		if (name == NULL)
+			return -ENOMEM;
+		fd = mmapio__sys.openat(AT_FDCWD, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
+					mode);
+		if (fd >= 0) {
+			f->tmp = name;
+			return fd;
+		}
+		free(name);
+		if (fd != -EEXIST)
+			break;
+	}
+	return fd;
+}
+
+/*
+ * Opens where a copy's data goes.  A new dst is made exclusively so that we
+ * know we created it (f->created).  An existing dst is checked against the
+ * source: the same file is -EINVAL and stays untouched, a directory
+ * -EISDIR, anything else that is not a regular file -EINVAL, and without
+ * MMAPIO_COPY_OVERWRITE it is -EEXIST; with it, the copy goes to a
+ * temporary (open_temporary) and dst is not opened at all.  Returns the
+ * descriptor or -errno.
  */
 static int open_copy_dst(const char *dst, const struct stat *src_st, unsigned flags,
-			 int *created)
+			 struct mmapio__copy_files *f)
 {
 	struct stat st;
 	int fd, r;
 
-	*created = 0;
 	fd = mmapio__sys.openat(AT_FDCWD, dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC,
 				src_st->st_mode & 0777);
 	if (fd >= 0) {
-		*created = 1;
+		f->created = 1;
 		return fd;
 	}
 	if (fd != -EEXIST)
@@ -351,23 +431,7 @@ static int open_copy_dst(const char *dst, const struct stat *src_st, unsigned fl
 		return -EINVAL;
 	if (!(flags & MMAPIO_COPY_OVERWRITE))
 		return -EEXIST;
-
-	/* O_NONBLOCK: a FIFO swapped in since the check must not hang us. */
-	fd = mmapio__sys.openat(AT_FDCWD, dst, O_WRONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-	if (fd < 0)
-		return fd;
-	r = mmapio__sys.fstat(fd, &st);
-	if (r == 0 && st.st_dev == src_st->st_dev && st.st_ino == src_st->st_ino)
-		r = -EINVAL;
-	else if (r == 0 && !S_ISREG(st.st_mode))
-		r = -EINVAL;
-	if (r == 0)
-		r = mmapio__sys.ftruncate(fd, 0);
-	if (r < 0) {
-		mmapio__sys.close(fd);
-		return r;
-	}
-	return fd;
+	return open_temporary(dst, src_st->st_mode & 0777, f);
 }
 
 /*
@@ -443,13 +507,13 @@ static int copy_data(int in, int out, uint64_t size)
 }
 
 MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, unsigned flags,
-				      struct mmapio__copy_files *f)
+					   struct mmapio__copy_files *f)
 {
 	struct stat st;
 	int r;
 
+	memset(f, 0, sizeof(*f));
 	f->out = -1;
-	f->created = 0;
 	/*
 	 * O_NONBLOCK keeps a FIFO from blocking the open until a writer comes
 	 * (fstat then refuses it); it changes nothing for regular files.
@@ -464,7 +528,7 @@ MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, uns
 	else if (r == 0 && !S_ISREG(st.st_mode))
 		r = -EINVAL;
 	if (r == 0) {
-		f->out = open_copy_dst(dst, &st, flags, &f->created);
+		f->out = open_copy_dst(dst, &st, flags, f);
 		r = f->out < 0 ? f->out : 0;
 	}
 	/* The mode passed to open was filtered by the umask; make it exact. */
@@ -482,39 +546,99 @@ MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, uns
 				r = 0;
 		}
 	}
-	if (r < 0) {
-		if (f->out >= 0)
-			mmapio__sys.close(f->out);
-		if (f->created)
-			mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
-		mmapio__sys.close(f->in);
-		f->in = f->out = -1;
-		f->created = 0;
+	if (r < 0)
+		return mmapio__plat_copy_close(f, dst, r);
+	return 0;
+}
+
+/*
+ * Gives an unnamed temporary a name in dst's directory, so that rename can
+ * put it in dst's place (linkat cannot replace).  linkat with AT_EMPTY_PATH
+ * needs a capability; the /proc path does not.  Returns 0 with f->tmp set,
+ * or -errno.
+ */
+static int name_tmpfile(struct mmapio__copy_files *f, const char *dst)
+{
+	char proc[64], *name;
+	int r = -EEXIST, i;
+
+	snprintf(proc, sizeof(proc), "/proc/self/fd/%d", f->out);
+	for (i = 0; i < 16 && r == -EEXIST; i++) {
+		name = temp_name(dst);
+		if (name == NULL)
+			return -ENOMEM;
+		r = mmapio__sys.linkat(f->out, "", AT_FDCWD, name, AT_EMPTY_PATH);
+		if (r == -ENOENT || r == -EPERM || r == -EACCES || r == -EINVAL)
+			r = mmapio__sys.linkat(AT_FDCWD, proc, AT_FDCWD, name, AT_SYMLINK_FOLLOW);
+		if (r == 0) {
+			f->tmp = name;
+			f->tmpfile = 0;
+			return 0;
+		}
+		free(name);
 	}
 	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst)
+{
+	int r;
+
+	if (f->tmpfile) {
+		r = name_tmpfile(f, dst);
+		if (r < 0)
+			return r;
+	}
+	if (f->tmp == NULL)
+		return 0;
+	r = mmapio__sys.renameat(AT_FDCWD, f->tmp, AT_FDCWD, dst);
+	if (r < 0)
+		return r;
+	free(f->tmp);
+	f->tmp = NULL;
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_copy_close(struct mmapio__copy_files *f, const char *dst,
+					    int result)
+{
+	int c = 0;
+
+	if (f->out >= 0) {
+		/* On NFS a write-back error can surface only at close. */
+		c = mmapio__sys.close(f->out);
+		if (result == 0 && c < 0 && c != -EINTR)
+			result = c;
+	}
+	if (f->in >= 0)
+		mmapio__sys.close(f->in);
+	if (result < 0 && f->created)
+		mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
+	/* A temporary still named here was never put in place. */
+	if (f->tmp != NULL) {
+		mmapio__sys.unlinkat(AT_FDCWD, f->tmp, 0);
+		free(f->tmp);
+	}
+	memset(f, 0, sizeof(*f));
+	f->in = f->out = -1;
+	return result;
 }
 
 MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, unsigned flags)
 {
 	struct mmapio__copy_files f;
-	int r, c;
+	int r;
 
 	r = mmapio__plat_copy_open(src, dst, flags, &f);
 	if (r < 0)
 		return r;
 	if (f.size > 0)
 		r = copy_data(f.in, f.out, f.size);
-	if (r == 0 && (flags & MMAPIO_COPY_DURABLE)) {
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE))
 		r = mmapio__sys.fsync(f.out);
-		if (r == 0)
-			r = mmapio__plat_sync_parent(dst);
-	}
-	/* On NFS a write-back error can surface only at close. */
-	c = mmapio__sys.close(f.out);
-	if (r == 0 && c < 0 && c != -EINTR)
-		r = c;
-	if (r < 0 && f.created)
-		mmapio__sys.unlinkat(AT_FDCWD, dst, 0);
-	mmapio__sys.close(f.in);
-	return r;
+	if (r == 0)
+		r = mmapio__plat_copy_place(&f, dst);
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE))
+		r = mmapio__plat_sync_parent(dst);
+	return mmapio__plat_copy_close(&f, dst, r);
 }

@@ -23,6 +23,7 @@
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -294,6 +295,28 @@ static int real_unlinkat(int dirfd, const char *path, int flags)
 }
 
 /* Returns 0 or -errno. */
+static int real_renameat(int olddirfd, const char *from, int newdirfd, const char *to)
+{
+	int rc;
+
+	do
+		rc = renameat(olddirfd, from, newdirfd, to);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? neg_errno() : 0;
+}
+
+/* Returns 0 or -errno. */
+static int real_linkat(int olddirfd, const char *from, int newdirfd, const char *to, int flags)
+{
+	int rc;
+
+	do
+		rc = linkat(olddirfd, from, newdirfd, to, flags);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? neg_errno() : 0;
+}
+
+/* Returns 0 or -errno. */
 static int real_fchmod(int fd, unsigned mode)
 {
 	int rc;
@@ -326,6 +349,7 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 		.pwrite = real_pwrite,                                        \
 		.copy_file_range = real_copy_file_range,                      \
 		.ficlone = real_ficlone, .unlinkat = real_unlinkat,           \
+		.renameat = real_renameat, .linkat = real_linkat,             \
 		.fchmod = real_fchmod,                                        \
 	}
 

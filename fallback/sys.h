@@ -48,6 +48,8 @@ struct mmapio__sys {
 				   size_t len);
 	int (*ficlone)(int dst, int src); /* ioctl(FICLONE) */
 	int (*unlinkat)(int dirfd, const char *path, int flags);
+	int (*renameat)(int olddirfd, const char *from, int newdirfd, const char *to);
+	int (*linkat)(int olddirfd, const char *from, int newdirfd, const char *to, int flags);
 	int (*fchmod)(int fd, unsigned mode);
 };
 

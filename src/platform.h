@@ -210,8 +210,10 @@ MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, un
 /* The files of a copy, as mmapio__plat_copy_open leaves them. */
 struct mmapio__copy_files {
 	int in;          /* the source, open for reading */
-	int out;         /* the destination, open for writing, empty, mode of in */
+	int out;         /* where the data goes, open for writing, empty, mode of in */
 	int created;     /* this copy made the destination: unlink it on failure */
+	int tmpfile;     /* out is an unnamed temporary (O_TMPFILE) */
+	char *tmp;       /* out's temporary name while it has one (heap), or NULL */
 	uint64_t size;   /* bytes left to copy: 0 when empty or cloned */
 };
 
@@ -219,15 +221,37 @@ struct mmapio__copy_files {
  * The opening half of a copy, shared by both engines so that they accept
  * and refuse exactly the same things (see mmapio_copy): opens src
  * (-EISDIR for a directory, -EINVAL for anything else that is not a
- * regular file), opens or creates dst (the same inode as src is -EINVAL and
- * stays untouched; an existing dst is -EEXIST without
- * MMAPIO_COPY_OVERWRITE, and truncated only after its descriptor has been
- * checked again), gives it src's permission bits exactly, and tries a
- * reflink clone.  Returns 0 with *f filled in, or -errno with everything it
- * opened closed and a destination it created removed.
+ * regular file) and checks dst (the same inode as src is -EINVAL and stays
+ * untouched; a directory -EISDIR; anything else not regular -EINVAL; an
+ * existing dst is -EEXIST without MMAPIO_COPY_OVERWRITE).  A new dst is
+ * created exclusively and written in place; an existing one is never
+ * written: the copy goes to a new temporary file in dst's directory (an
+ * unnamed O_TMPFILE where the filesystem has it, else a uniquely named
+ * one), which mmapio__plat_copy_place later puts in dst's place
+ * atomically.  out gets src's permission bits exactly, and a reflink clone
+ * is tried.  Returns 0 with *f filled in, or -errno with everything it
+ * opened closed and everything it created removed.
  */
 MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, unsigned flags,
 					   struct mmapio__copy_files *f);
+
+/*
+ * Once the data is written (and, for a durable copy, synced): puts a
+ * replacing copy in dst's place with one rename, so that dst is at every
+ * moment either the old file or the whole new one.  Nothing to do for a
+ * copy written in place.  Returns 0 or -errno; on failure dst is untouched
+ * (mmapio__plat_copy_close then removes the temporary).
+ */
+MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst);
+
+/*
+ * Ends a copy: closes both files and, when result < 0 (or closing the
+ * written file reports a write-back error), removes what the copy created,
+ * the new dst or the temporary, so that a failed copy leaves dst as it was.
+ * Returns the copy's final result.
+ */
+MMAPIO_INTERNAL int mmapio__plat_copy_close(struct mmapio__copy_files *f, const char *dst,
+					    int result);
 
 /*
  * Copies the regular file src to dst as mmapio_copy promises (see

@@ -128,6 +128,7 @@ static int copy_open(struct ur_task *t)
 
 	if (r < 0)
 		return r;
+	t->cf = f;
 	t->in = f.in;
 	t->out = f.out;
 	t->created = f.created != 0;
@@ -135,10 +136,31 @@ static int copy_open(struct ur_task *t)
 	return 0;
 }
 
+/*
+ * Puts a replacing copy in dst's place (one rename on the calling thread;
+ * nothing for a copy written in place).  Returns 0 or -errno.
+ */
+static int copy_place(struct ur_task *t)
+{
+	t->cf.out = t->out;
+	return mmapio__plat_copy_place(&t->cf, t->op->u.copy.dst);
+}
+
+/* Removes a replacing copy's temporary that was never put in place. */
+static void copy_drop_temporary(struct ur_task *t)
+{
+	if (t->cf.tmp != NULL) {
+		mmapio__plat_unlink(t->cf.tmp);
+		free(t->cf.tmp);
+		t->cf.tmp = NULL;
+	}
+}
+
 /* Closes the files, removes a destination this copy made, finishes. */
 static void copy_fail(struct ur_engine *e, struct ur_task *t, int err)
 {
 	release_bufs(e, t);
+	copy_drop_temporary(t);
 	if (t->in >= 0)
 		mmapio__sys.close(t->in);
 	if (t->out >= 0)
@@ -248,7 +270,12 @@ static void copy_data_done(struct ur_engine *e, struct ur_task *t)
 		return;
 	}
 	if (!(t->op->u.copy.flags & MMAPIO_COPY_DURABLE)) {
-		copy_succeed(e, t);
+		int r = copy_place(t);
+
+		if (r < 0)
+			copy_fail(e, t, r);
+		else
+			copy_succeed(e, t);
 		return;
 	}
 	t->res[UR_FSYNC] = 0;
@@ -312,8 +339,11 @@ MMAPIO_INTERNAL void mmapio__ur_copy_cqe(struct ur_engine *e, struct ur_task *t,
 		copy_data_done(e, t);
 		return;
 	case CP_FSYNC:
-		if (t->res[UR_FSYNC] < 0)
-			copy_fail(e, t, t->res[UR_FSYNC]);
+		r = t->res[UR_FSYNC];
+		if (r == 0)
+			r = copy_place(t);
+		if (r < 0)
+			copy_fail(e, t, r);
 		else
 			mmapio__ur_dir_start(e, t, CP_DIR);
 		return;

@@ -78,6 +78,7 @@ struct ur_task {
 	uint64_t fend;
 
 	/* Copy. */
+	struct mmapio__copy_files cf; /* the platform's view of the files */
 	int in;
 	int out;
 	uint64_t size;     /* bytes to copy (st_size of the source) */
