@@ -15,12 +15,13 @@
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
-#ifdef __linux__
-#include <sys/eventfd.h>
-#endif
 
 #include "platform.h"
+#include "posix_features.h"
 #include "sys.h"
+#if MMAPIO_LINUX
+#include <sys/eventfd.h>
+#endif
 
 _Static_assert(sizeof(pthread_rwlock_t) <= sizeof(struct mmapio__rwlock),
 	       "struct mmapio__rwlock too small for pthread_rwlock_t");
@@ -142,7 +143,7 @@ MMAPIO_INTERNAL const char *mmapio__plat_getenv(const char *name)
 
 MMAPIO_INTERNAL int mmapio__plat_event_open(struct mmapio__event *ev)
 {
-#ifdef __linux__
+#if MMAPIO_LINUX
 	int fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 
 	if (fd < 0)

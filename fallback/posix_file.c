@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "platform.h"
+#include "posix_features.h"
 #include "sys.h"
 
 /* The buffer of the pread/pwrite copy loop. */
@@ -151,6 +152,11 @@ MMAPIO_INTERNAL int mmapio__plat_write_at(int fd, const void *buf, size_t len, u
 
 MMAPIO_INTERNAL int mmapio__plat_sync_file(int fd)
 {
+#if MMAPIO_APPLE
+	/* fsync on macOS leaves the data in the drive's cache. */
+	if (fcntl(fd, F_FULLFSYNC) == 0)
+		return 0;
+#endif
 	return mmapio__sys.fdatasync(fd);
 }
 
@@ -366,7 +372,7 @@ static int open_temporary(const char *dst, unsigned mode, struct mmapio__copy_fi
 	char *name;
 	int fd, i;
 
-#ifdef O_TMPFILE
+#if MMAPIO_LINUX && defined(O_TMPFILE)
 	name = dir_of(dst);
 	if (name == NULL)
 		return -ENOMEM;

@@ -54,6 +54,7 @@
 #include <string.h>
 
 #include "platform.h"
+#include "posix_features.h"
 
 static pthread_once_t install_once = PTHREAD_ONCE_INIT;
 static int install_error;          /* -errno from sigaction, set once */
@@ -154,14 +155,34 @@ static int keep_handler(void)
 	return 0;
 }
 
+/* What a guarded run does: copy, or touch every page for reading or writing. */
+enum guarded_kind { GUARD_COPY, GUARD_TOUCH_READ, GUARD_TOUCH_WRITE };
+
 /*
- * The copy itself, kept out of line so that the compiler cannot move its
- * memory accesses before the guard is armed or after it is disarmed in
- * mmapio__plat_guarded_copy (the signal fences there order it, too).
+ * The guarded work itself, kept out of line so that the compiler cannot
+ * move its memory accesses before the guard is armed or after it is
+ * disarmed in guarded_run (the signal fences there order it, too).  A
+ * write touch is an atomic OR of 0: it faults the page in for writing and
+ * never changes a byte another thread writes meanwhile.
  */
-__attribute__((noinline)) static void copy_bytes(void *dst, const void *src, size_t len)
+__attribute__((noinline)) static void guarded_work(enum guarded_kind kind, void *dst,
+						   const void *src, size_t len)
 {
-	memcpy(dst, src, len);
+	size_t page = mmapio__plat_page_size(), i;
+
+	switch (kind) {
+	case GUARD_COPY:
+		memcpy(dst, src, len);
+		break;
+	case GUARD_TOUCH_READ:
+		for (i = 0; i < len; i += page)
+			(void)*(volatile const unsigned char *)((const unsigned char *)dst + i);
+		break;
+	case GUARD_TOUCH_WRITE:
+		for (i = 0; i < len; i += page)
+			__atomic_fetch_or((unsigned char *)dst + i, 0, __ATOMIC_RELAXED);
+		break;
+	}
 }
 
 /*
@@ -169,7 +190,11 @@ __attribute__((noinline)) static void copy_bytes(void *dst, const void *src, siz
  * when the copy faulted (dst then holds an unspecified prefix), or -errno
  * when the handler could not be installed.
  */
-MMAPIO_INTERNAL int mmapio__plat_guarded_copy(void *dst, const void *src, size_t len)
+/*
+ * Runs guarded_work under the guard.  Returns 0, -EFAULT when it faulted,
+ * or -errno when the guard could not be set up.
+ */
+static int guarded_run(enum guarded_kind kind, void *dst, const void *src, size_t len)
 {
 	sigjmp_buf env, *outer;
 	sigset_t bus, old;
@@ -200,7 +225,7 @@ MMAPIO_INTERNAL int mmapio__plat_guarded_copy(void *dst, const void *src, size_t
 	if (sigsetjmp(env, 0) == 0) {
 		active_guard = &env;
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
-		copy_bytes(dst, src, len);
+		guarded_work(kind, dst, src, len);
 		__atomic_signal_fence(__ATOMIC_SEQ_CST);
 		rc = 0;
 	} else {
@@ -211,4 +236,14 @@ MMAPIO_INTERNAL int mmapio__plat_guarded_copy(void *dst, const void *src, size_t
 	if (sigismember(&old, SIGBUS) == 1)
 		pthread_sigmask(SIG_BLOCK, &bus, NULL);
 	return rc;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_guarded_copy(void *dst, const void *src, size_t len)
+{
+	return guarded_run(GUARD_COPY, dst, src, len);
+}
+
+MMAPIO_INTERNAL int mmapio__posix_guarded_touch(void *addr, size_t len, bool write)
+{
+	return guarded_run(write ? GUARD_TOUCH_WRITE : GUARD_TOUCH_READ, addr, NULL, len);
 }

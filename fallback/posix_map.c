@@ -14,10 +14,11 @@
 #include <sys/mman.h>
 
 #include "platform.h"
+#include "posix_features.h"
 #include "sys.h"
 
 /* Linux 5.14 added these; older headers lack them. */
-#if defined(__linux__) && !defined(MADV_POPULATE_READ)
+#if MMAPIO_LINUX && !defined(MADV_POPULATE_READ)
 #define MADV_POPULATE_READ 22
 #define MADV_POPULATE_WRITE 23
 #endif
@@ -33,7 +34,7 @@ static int flags_of(const struct mmapio__mapping *m)
 {
 	int fl = m->mode == MMAPIO_COPY_ON_WRITE ? MAP_PRIVATE : MAP_SHARED;
 
-#ifdef MAP_POPULATE
+#if MMAPIO_LINUX
 	if (m->flags & MMAPIO__MAP_POPULATE)
 		fl |= MAP_POPULATE;
 #endif
@@ -85,6 +86,9 @@ MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size
 	}
 	m->base = base;
 	m->mapped = len;
+	/* Without MAP_POPULATE: fault the pages in by touching them. */
+	if (!MMAPIO_LINUX && (m->flags & MMAPIO__MAP_POPULATE) && len > 0)
+		mmapio__posix_guarded_touch(base, len, false);
 	return 0;
 }
 
@@ -148,7 +152,7 @@ MMAPIO_INTERNAL int mmapio__plat_map_grow(struct mmapio__mapping *m, size_t new_
 		if (rc < 0)
 			return rc;
 	} else {
-#ifdef MREMAP_MAYMOVE
+#if MMAPIO_LINUX
 		rc = mmapio__sys.mremap(m->base, m->mapped, new_mapped, MREMAP_MAYMOVE, &p);
 		/*
 		 * mremap refuses (EFAULT) a range that advice or locking has
@@ -207,8 +211,16 @@ MMAPIO_INTERNAL void mmapio__plat_unmap(struct mmapio__mapping *m)
 
 MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
 {
+	int rc = mmapio__sys.msync(addr, len, MS_SYNC);
+
+#if MMAPIO_APPLE
+	/* msync(MS_SYNC) on macOS stops at the drive's cache. */
+	if (rc == 0)
+		rc = mmapio__plat_sync_file(fd);
+#else
 	(void)fd;
-	return mmapio__sys.msync(addr, len, MS_SYNC);
+#endif
+	return rc;
 }
 
 /* Returns the madvise value of advice, or -1 where the host has none. */
@@ -225,7 +237,7 @@ static int madvice_of(enum mmapio_advice advice)
 		return MADV_WILLNEED;
 	case MMAPIO_ADVICE_DONTNEED:
 		return MADV_DONTNEED;
-#ifdef MADV_POPULATE_READ
+#if MMAPIO_LINUX
 	case MMAPIO_ADVICE_POPULATE_READ:
 		return MADV_POPULATE_READ;
 	case MMAPIO_ADVICE_POPULATE_WRITE:
@@ -240,6 +252,10 @@ MMAPIO_INTERNAL int mmapio__plat_advise(void *addr, size_t len, enum mmapio_advi
 {
 	int adv = madvice_of(advice), rc;
 
+	if (!MMAPIO_LINUX && (advice == MMAPIO_ADVICE_POPULATE_READ ||
+			      advice == MMAPIO_ADVICE_POPULATE_WRITE))
+		return mmapio__posix_guarded_touch(addr, len,
+						   advice == MMAPIO_ADVICE_POPULATE_WRITE);
 	if (adv < 0)
 		return -ENOTSUP;
 	rc = mmapio__sys.madvise(addr, len, adv);

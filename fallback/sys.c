@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -27,6 +28,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "posix_features.h"
 #include "sys.h"
 
 /* FICLONE from <linux/fs.h>, which clashes with <sys/mount.h> in glibc 2.36. */
@@ -102,10 +104,21 @@ static int real_fallocate(int fd, int mode, uint64_t off, uint64_t len)
 
 	if (off > OFF_MAX || len > OFF_MAX - off)
 		return -EFBIG;
+#if MMAPIO_LINUX
 	do
 		rc = fallocate(fd, mode, (off_t)off, (off_t)len);
 	while (rc < 0 && errno == EINTR);
 	return rc < 0 ? neg_errno() : 0;
+#else
+	/* posix_fallocate reports its error instead of setting errno. */
+	if (mode != 0)
+		return -EOPNOTSUPP;
+	do
+		rc = posix_fallocate(fd, (off_t)off, (off_t)len);
+	while (rc == EINTR);
+	/* EINVAL, ESPIPE, ENODEV: this file cannot have space reserved. */
+	return rc == EINVAL || rc == ESPIPE || rc == ENODEV ? -EOPNOTSUPP : -rc;
+#endif
 }
 
 /* Returns 0 or -errno. */
@@ -125,7 +138,11 @@ static int real_fdatasync(int fd)
 	int rc;
 
 	do
+#if MMAPIO_APPLE
+		rc = fsync(fd); /* F_FULLFSYNC is tried first, by the caller */
+#else
 		rc = fdatasync(fd);
+#endif
 	while (rc < 0 && errno == EINTR);
 	return rc < 0 ? neg_errno() : 0;
 }
@@ -170,12 +187,17 @@ static int real_munmap(void *addr, size_t len)
 /* Returns 0 with *out set to the (possibly moved) mapping, or -errno. */
 static int real_mremap(void *old, size_t old_len, size_t new_len, int flags, void **out)
 {
+#if MMAPIO_LINUX
 	void *p = mremap(old, old_len, new_len, flags);
 
 	if (p == MAP_FAILED)
 		return neg_errno();
 	*out = p;
 	return 0;
+#else
+	(void)old, (void)old_len, (void)new_len, (void)flags, (void)out;
+	return -ENOSYS;
+#endif
 }
 
 /* Returns 0 or -errno. */
@@ -251,6 +273,7 @@ static int64_t real_pwrite(int fd, const void *buf, size_t len, uint64_t off)
 static int64_t real_copy_file_range(int in, uint64_t *in_off, int out, uint64_t *out_off,
 				    size_t len)
 {
+#if MMAPIO_LINUX
 	off_t ioff = 0, ooff = 0;
 	ssize_t n;
 
@@ -270,17 +293,26 @@ static int64_t real_copy_file_range(int in, uint64_t *in_off, int out, uint64_t 
 	if (out_off)
 		*out_off = (uint64_t)ooff;
 	return (int64_t)n;
+#else
+	(void)in, (void)in_off, (void)out, (void)out_off, (void)len;
+	return -ENOSYS;
+#endif
 }
 
 /* Returns 0 or -errno (-EOPNOTSUPP, -EXDEV where cloning is impossible). */
 static int real_ficlone(int dst, int src)
 {
+#if MMAPIO_LINUX
 	int rc;
 
 	do
 		rc = ioctl(dst, FICLONE, src);
 	while (rc < 0 && errno == EINTR);
 	return rc < 0 ? neg_errno() : 0;
+#else
+	(void)dst, (void)src;
+	return -EOPNOTSUPP;
+#endif
 }
 
 /* Returns 0 or -errno. */
