@@ -181,6 +181,32 @@ MMAPIO_INTERNAL char *mmapio__plat_abspath(const char *path)
 	return abs;
 }
 
+MMAPIO_INTERNAL int mmapio__plat_rename(const char *from, const char *to, unsigned flags)
+{
+	unsigned kind = flags & (MMAPIO_RENAME_NOREPLACE | MMAPIO_RENAME_EXCHANGE);
+	int r;
+
+	if (kind == 0)
+		return mmapio__sys.renameat(AT_FDCWD, from, AT_FDCWD, to);
+	/* renameat2's RENAME_NOREPLACE is 1 and RENAME_EXCHANGE 2, as ours. */
+	r = mmapio__sys.renameat2(AT_FDCWD, from, AT_FDCWD, to, kind);
+	/* No renameat2 (-ENOSYS), or a filesystem that lacks the kind (-EINVAL). */
+	if (r == -ENOSYS || r == -EINVAL)
+		return -ENOTSUP;
+	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_lock_range(int fd, uint64_t off, uint64_t len, unsigned flags)
+{
+	return mmapio__sys.setlk(fd, (flags & MMAPIO_RANGE_EXCLUSIVE) ? 2 : 1,
+				 !(flags & MMAPIO_RANGE_NOWAIT), MMAPIO_LINUX, off, len);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_unlock_range(int fd, uint64_t off, uint64_t len)
+{
+	return mmapio__sys.setlk(fd, 0, false, MMAPIO_LINUX, off, len);
+}
+
 MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path)
 {
 	return mmapio__sys.unlinkat(AT_FDCWD, path, 0);
@@ -257,14 +283,20 @@ static int size_file(int fd, uint64_t size, unsigned flags)
  * that is not regular is -EINVAL, so that a FIFO or a device is never
  * truncated or grown.  Returns the descriptor or -errno.
  */
-static int reopen_existing(const char *path, unsigned perm)
+static int reopen_existing(const char *path, unsigned perm, bool keep)
 {
 	struct stat st;
 	int fd, r;
 
-	/* O_NOCTTY: a terminal device in the way must not become ours. */
+	/*
+	 * O_NOCTTY: a terminal device in the way must not become ours.  To
+	 * keep the file as it is (MMAPIO_CREATE_OR_OPEN) it is opened without
+	 * O_CREAT or O_TRUNC, and non-blocking so that a FIFO cannot hang us.
+	 */
 	fd = mmapio__sys.openat(AT_FDCWD, path,
-				O_CREAT | O_RDWR | O_CLOEXEC | O_TRUNC | O_NOCTTY, perm);
+				keep ? O_RDWR | O_CLOEXEC | O_NOCTTY | O_NONBLOCK
+				     : O_CREAT | O_RDWR | O_CLOEXEC | O_TRUNC | O_NOCTTY,
+				perm);
 	if (fd < 0)
 		return fd;
 	r = mmapio__sys.fstat(fd, &st);
@@ -277,34 +309,57 @@ static int reopen_existing(const char *path, unsigned perm)
 	return fd;
 }
 
+static int finish_create(int fd, const char *path, uint64_t size, unsigned flags, int *created);
+
 MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, unsigned perm,
 					       unsigned flags, int *created)
 {
 	struct stat st;
-	int fd, r;
+	int fd;
+
+	bool keep = (flags & MMAPIO_CREATE_OR_OPEN) != 0;
+	int tries = 0;
 
 	*created = 0;
 
 	/*
 	 * The exclusive open tells us whether this call made the file, which
-	 * decides whether a failure later may remove it again.
+	 * decides whether a failure later may remove it again.  An existing
+	 * file kept as it is may vanish between the two opens: then the
+	 * exclusive create is tried again, so that there is no window in
+	 * which another process's file is truncated or a new one is missed.
 	 */
-	fd = mmapio__sys.openat(AT_FDCWD, path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC, perm);
-	if (fd == -EEXIST) {
+	for (;;) {
+		fd = mmapio__sys.openat(AT_FDCWD, path, O_CREAT | O_EXCL | O_RDWR | O_CLOEXEC,
+					perm);
+		if (fd != -EEXIST)
+			break;
 		if (flags & MMAPIO_CREATE_EXCLUSIVE) {
 			/* A directory in the way is reported as such, not as -EEXIST. */
 			if (mmapio__sys.fstatat(AT_FDCWD, path, &st, 0) == 0 && S_ISDIR(st.st_mode))
 				return -EISDIR;
 			return -EEXIST;
 		}
-		fd = reopen_existing(path, perm);
-		if (fd < 0)
+		fd = reopen_existing(path, perm, keep);
+		if (fd >= 0)
+			return keep ? fd : finish_create(fd, path, size, flags, created);
+		if (fd != -ENOENT || !keep || ++tries == 8)
 			return fd;
-	} else if (fd < 0) {
-		return fd;
-	} else {
-		*created = 1;
 	}
+	if (fd < 0)
+		return fd;
+	*created = 1;
+	return finish_create(fd, path, size, flags, created);
+}
+
+/*
+ * Gives a file just opened by mmapio__plat_create_file its size and, for a
+ * durable create, makes it durable.  Returns fd, or -errno with fd closed
+ * and a file this call created removed.
+ */
+static int finish_create(int fd, const char *path, uint64_t size, unsigned flags, int *created)
+{
+	int r;
 
 	r = size_file(fd, size, flags);
 	if (r == 0 && (flags & MMAPIO_CREATE_DURABLE)) {

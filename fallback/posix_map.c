@@ -223,6 +223,16 @@ MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
 	return rc;
 }
 
+MMAPIO_INTERNAL int mmapio__plat_writeback_start(int fd, void *addr, size_t len, uint64_t off)
+{
+	int rc = mmapio__sys.writeback(fd, off, len);
+
+	/* Without sync_file_range: msync's asynchronous form starts it too. */
+	if (rc == -ENOSYS)
+		rc = mmapio__sys.msync(addr, len, MS_ASYNC);
+	return rc;
+}
+
 /* Returns the madvise value of advice, or -1 where the host has none. */
 static int madvice_of(enum mmapio_advice advice)
 {

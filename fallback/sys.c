@@ -25,6 +25,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -337,6 +338,70 @@ static int real_renameat(int olddirfd, const char *from, int newdirfd, const cha
 	return rc < 0 ? neg_errno() : 0;
 }
 
+/* Returns 0, -ENOSYS where the host has no renameat2, or -errno. */
+static int real_renameat2(int olddirfd, const char *from, int newdirfd, const char *to,
+			  unsigned flags)
+{
+#if MMAPIO_LINUX && defined(RENAME_NOREPLACE)
+	int rc;
+
+	do
+		rc = renameat2(olddirfd, from, newdirfd, to, flags);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? neg_errno() : 0;
+#else
+	(void)olddirfd, (void)from, (void)newdirfd, (void)to, (void)flags;
+	return -ENOSYS;
+#endif
+}
+
+/* Returns 0, -EINVAL for a range off_t cannot hold, -ENOSYS off Linux, or -errno. */
+static int real_writeback(int fd, uint64_t off, uint64_t len)
+{
+#if MMAPIO_LINUX
+	int rc;
+
+	if (off > OFF_MAX || len > OFF_MAX - off)
+		return -EINVAL;
+	do
+		rc = sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? neg_errno() : 0;
+#else
+	(void)fd, (void)off, (void)len;
+	return -ENOSYS;
+#endif
+}
+
+/*
+ * Returns 0, -EAGAIN for a conflict without wait, -EINTR when a signal
+ * ended the wait (not retried: the caller decides), -EINVAL for a range
+ * off_t cannot hold, or -errno.
+ */
+static int real_setlk(int fd, int type, bool wait, bool ofd, uint64_t off, uint64_t len)
+{
+	struct flock fl;
+	int cmd, rc;
+
+	if (off > OFF_MAX || len > OFF_MAX - off)
+		return -EINVAL;
+	memset(&fl, 0, sizeof(fl));
+	fl.l_type = (short)(type == 0 ? F_UNLCK : type == 1 ? F_RDLCK : F_WRLCK);
+	fl.l_whence = SEEK_SET;
+	fl.l_start = (off_t)off;
+	fl.l_len = (off_t)len;
+#if defined(F_OFD_SETLK)
+	if (ofd)
+		cmd = wait ? F_OFD_SETLKW : F_OFD_SETLK;
+	else
+#endif
+		cmd = wait ? F_SETLKW : F_SETLK;
+	rc = fcntl(fd, cmd, &fl);
+	if (rc < 0 && (errno == EACCES || errno == EAGAIN))
+		return -EAGAIN; /* POSIX lets F_SETLK say either for a conflict */
+	return rc < 0 ? neg_errno() : 0;
+}
+
 /* Returns 0 or -errno. */
 static int real_linkat(int olddirfd, const char *from, int newdirfd, const char *to, int flags)
 {
@@ -382,6 +447,8 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 		.copy_file_range = real_copy_file_range,                      \
 		.ficlone = real_ficlone, .unlinkat = real_unlinkat,           \
 		.renameat = real_renameat, .linkat = real_linkat,             \
+		.renameat2 = real_renameat2, .writeback = real_writeback,     \
+		.setlk = real_setlk,                                          \
 		.fchmod = real_fchmod,                                        \
 	}
 

@@ -13,6 +13,7 @@
 #ifndef MMAPIO_SYS_H
 #define MMAPIO_SYS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -49,6 +50,17 @@ struct mmapio__sys {
 	int (*ficlone)(int dst, int src); /* ioctl(FICLONE) */
 	int (*unlinkat)(int dirfd, const char *path, int flags);
 	int (*renameat)(int olddirfd, const char *from, int newdirfd, const char *to);
+	/* renameat2's RENAME_NOREPLACE (1) and RENAME_EXCHANGE (2); -ENOSYS elsewhere. */
+	int (*renameat2)(int olddirfd, const char *from, int newdirfd, const char *to,
+			 unsigned flags);
+	/* sync_file_range(SYNC_FILE_RANGE_WRITE); -ENOSYS elsewhere. */
+	int (*writeback)(int fd, uint64_t off, uint64_t len);
+	/*
+	 * Sets a byte-range lock: type 0 unlock, 1 shared, 2 exclusive; wait
+	 * or fail with -EAGAIN; ofd: an open-file-description lock (Linux)
+	 * rather than a process's.
+	 */
+	int (*setlk)(int fd, int type, bool wait, bool ofd, uint64_t off, uint64_t len);
 	int (*linkat)(int olddirfd, const char *from, int newdirfd, const char *to, int flags);
 	int (*fchmod)(int fd, unsigned mode);
 };

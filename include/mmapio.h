@@ -111,6 +111,7 @@ enum mmapio_mode {
 #define MMAPIO_CREATE_SPARSE    (1u << 1) /* create: do not preallocate; ftruncate only */
 #define MMAPIO_CREATE_DURABLE   (1u << 2) /* create: fsync the file and its directory */
 #define MMAPIO_MAP_POPULATE     (1u << 3) /* create/open: prefault the mapping */
+#define MMAPIO_CREATE_OR_OPEN   (1u << 4) /* create: open an existing file as it is instead */
 
 /*
  * Options for mmapio_create, mmapio_open and mmapio_open_fd.  Passing NULL
@@ -666,6 +667,81 @@ MMAPIO_EXPORT unsigned mmapio_ring_inflight(const mmapio_ring *ring);
 
 /* Copies the ring's counters into *out.  Returns 0 or -EINVAL. */
 MMAPIO_EXPORT int mmapio_ring_stats(const mmapio_ring *ring, struct mmapio_ring_stats *out);
+
+/* ------------------------------------------------------------------------ */
+/* Storage-engine primitives                                                */
+/* ------------------------------------------------------------------------ */
+
+#define MMAPIO_RENAME_NOREPLACE (1u << 0) /* -EEXIST if `to` exists */
+#define MMAPIO_RENAME_EXCHANGE  (1u << 1) /* swap the two names atomically */
+#define MMAPIO_RENAME_DURABLE   (1u << 2) /* fsync the directory (both, if they differ) */
+
+/*
+ * Renames the file at from to to, atomically: to names either the old file
+ * or from's, never neither.  MMAPIO_RENAME_NOREPLACE refuses an existing
+ * to with -EEXIST (without a window between check and rename);
+ * MMAPIO_RENAME_EXCHANGE swaps two existing names; MMAPIO_RENAME_DURABLE
+ * then syncs the directory of to (and of from when it is another one), so
+ * that the new names survive a crash.  Runs on the calling thread.
+ *
+ * Returns 0; -EINVAL for NULL paths, unknown flags, or NOREPLACE together
+ * with EXCHANGE; -ENOTSUP where the host or filesystem lacks NOREPLACE or
+ * EXCHANGE (renameat2 on Linux 3.15+; ext4, XFS, Btrfs, tmpfs have both);
+ * -EEXIST; -ENOENT; -EXDEV across filesystems; other -errno from the OS.
+ * With DURABLE, a failing directory sync is returned although the rename
+ * itself happened.  Thread-safe; may block.
+ */
+MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags);
+
+/*
+ * Starts writing [off, off + len) of a read-write map back to the file and
+ * returns without waiting (sync_file_range(SYNC_FILE_RANGE_WRITE) on Linux,
+ * msync(MS_ASYNC) elsewhere), so that a later mmapio_flush_range of the
+ * same range finds less to do.  It promises nothing about durability: only
+ * a flush does.  len 0 means to the end of the map.  Read-only and
+ * copy-on-write maps: 0, nothing done.  Returns 0; -EINVAL for NULL;
+ * -ERANGE for a range outside the map; other -errno from the OS.
+ * Thread-safe; does not wait for the disk (it may wait for pages already
+ * under write-back).
+ */
+MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len);
+
+#define MMAPIO_RANGE_SHARED    1u /* a read lock: many holders */
+#define MMAPIO_RANGE_EXCLUSIVE 2u /* a write lock: one holder */
+#define MMAPIO_RANGE_NOWAIT    4u /* -EAGAIN instead of waiting on a conflict */
+
+/*
+ * Locks the byte range [off, off + len) of the map's file against other
+ * holders: other maps of the file in this or another process, and other
+ * processes' fcntl locks.  len 0 means from off to the end of any file size;
+ * the range is not limited by the map's length.  Exactly one of
+ * MMAPIO_RANGE_SHARED and MMAPIO_RANGE_EXCLUSIVE, optionally
+ * MMAPIO_RANGE_NOWAIT.  Locking a range the map already holds converts it
+ * (shared to exclusive and back).
+ *
+ * On Linux these are open-file-description locks: they belong to the map
+ * (two maps of one file conflict even in one process, and threads do not
+ * matter) and go with mmapio_close.  A map from mmapio_open_fd shares the
+ * caller's open file description, and so its locks.  Elsewhere they are
+ * POSIX fcntl locks, which belong to the process: two maps in one process
+ * do not conflict, and closing any descriptor of the file, the library's
+ * or the caller's, releases all of the process's locks on it.
+ *
+ * Returns 0; -EINVAL for NULL, bad flags or a range past INT64_MAX;
+ * -EACCES for an exclusive lock on a read-only or copy-on-write map (whose
+ * descriptor is read-only); -EAGAIN with NOWAIT on a conflict; -EDEADLK where
+ * the OS detects a deadlock between processes; -EINTR when a signal cut the
+ * wait short; other -errno from the OS.  Thread-safe; blocks without
+ * NOWAIT.
+ */
+MMAPIO_EXPORT int mmapio_range_lock(mmapio_map *map, uint64_t off, uint64_t len, unsigned flags);
+
+/*
+ * Releases the map's locks on [off, off + len) (len 0: to the end).
+ * Unlocking a range that holds no lock is 0.  Returns 0; -EINVAL for NULL;
+ * other -errno from the OS.  Thread-safe.
+ */
+MMAPIO_EXPORT int mmapio_range_unlock(mmapio_map *map, uint64_t off, uint64_t len);
 
 #ifdef __cplusplus
 }

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include "engine.h"
 #include "platform.h"
@@ -83,6 +84,18 @@ MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result);
  * flags.  Returns 0 or -EINVAL.
  */
 MMAPIO_INTERNAL int mmapio__check_options(const struct mmapio_options *opts, unsigned allowed);
+
+/*
+ * True when paths a and b name entries of the same directory, judged by
+ * their text (what precedes the last '/'); used to sync a directory once.
+ */
+static inline bool mmapio__same_dir(const char *a, const char *b)
+{
+	const char *sa = strrchr(a, '/'), *sb = strrchr(b, '/');
+	size_t la = sa ? (size_t)(sa - a) : 0, lb = sb ? (size_t)(sb - b) : 0;
+
+	return la == lb && memcmp(a, b, la) == 0 && (sa == NULL) == (sb == NULL);
+}
 
 /*
  * The permission bits for files created with opts (NULL allowed): its perm,

@@ -20,7 +20,7 @@
 #include "internal.h"
 
 #define KNOWN_FLAGS (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE | MMAPIO_CREATE_DURABLE | \
-		     MMAPIO_MAP_POPULATE)
+		     MMAPIO_MAP_POPULATE | MMAPIO_CREATE_OR_OPEN)
 
 /*
  * Validates opts (NULL allowed) against the allowed flags.  Returns 0, or
@@ -140,12 +140,14 @@ MMAPIO_EXPORT int mmapio_create(const char *path, uint64_t size,
 	if (size > SIZE_MAX || size > (uint64_t)INT64_MAX)
 		return -EFBIG;
 	flags = opts ? opts->flags : 0;
+	if ((flags & MMAPIO_CREATE_OR_OPEN) && (flags & MMAPIO_CREATE_EXCLUSIVE))
+		return -EINVAL;
 	perm = mmapio__options_perm(opts);
 
 	fd = mmapio__plat_create_file(path, size, perm,
-					flags & (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE |
-						 MMAPIO_CREATE_DURABLE),
-					&created);
+				      flags & (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE |
+					       MMAPIO_CREATE_DURABLE | MMAPIO_CREATE_OR_OPEN),
+				      &created);
 	if (fd < 0)
 		return fd;
 	rc = map_from_fd(fd, MMAPIO_READ_WRITE, opts, out);

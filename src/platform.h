@@ -193,6 +193,28 @@ MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path);
  */
 MMAPIO_INTERNAL char *mmapio__plat_abspath(const char *path);
 
+/*
+ * Renames from to to with MMAPIO_RENAME_NOREPLACE or _EXCHANGE honoured
+ * (not _DURABLE: that is mmapio__plat_sync_parent).  Returns 0; -ENOTSUP
+ * where the host or filesystem lacks the kind asked for; or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_rename(const char *from, const char *to, unsigned flags);
+
+/*
+ * Starts write-back of [addr, addr + len) of a mapping of fd (page aligned,
+ * at file offset off) without waiting for it.  Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_writeback_start(int fd, void *addr, size_t len, uint64_t off);
+
+/*
+ * Locks [off, off + len) of the file open on fd (len 0: to the end of any
+ * size) shared or exclusive (MMAPIO_RANGE_*), waiting unless
+ * MMAPIO_RANGE_NOWAIT.  Returns 0; -EAGAIN on a conflict with NOWAIT; or
+ * -errno.  mmapio__plat_unlock_range releases; returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_lock_range(int fd, uint64_t off, uint64_t len, unsigned flags);
+MMAPIO_INTERNAL int mmapio__plat_unlock_range(int fd, uint64_t off, uint64_t len);
+
 /* Removes the file at path.  Returns 0 or -errno. */
 MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path);
 

@@ -19,6 +19,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "internal.h"
 #include "ring.h"
@@ -324,4 +325,53 @@ MMAPIO_EXPORT int mmapio_flush(mmapio_map *map)
 	if (map->mode != MMAPIO_READ_WRITE)
 		return 0;
 	return flush_locked(map, 0, 0, true);
+}
+
+MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags)
+{
+	const unsigned known = MMAPIO_RENAME_NOREPLACE | MMAPIO_RENAME_EXCHANGE |
+			       MMAPIO_RENAME_DURABLE;
+	int r;
+
+	if (from == NULL || to == NULL || (flags & ~known) ||
+	    ((flags & MMAPIO_RENAME_NOREPLACE) && (flags & MMAPIO_RENAME_EXCHANGE)))
+		return -EINVAL;
+	r = mmapio__plat_rename(from, to, flags);
+	if (r < 0 || !(flags & MMAPIO_RENAME_DURABLE))
+		return r;
+	r = mmapio__plat_sync_parent(to);
+	if (r == 0 && !mmapio__same_dir(from, to))
+		r = mmapio__plat_sync_parent(from);
+	return r;
+}
+
+MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len)
+{
+	size_t page = mmapio__plat_page_size();
+	uint64_t start, end;
+	bool locked;
+	int r;
+
+	if (map == NULL)
+		return -EINVAL;
+	if (map->mode != MMAPIO_READ_WRITE)
+		return 0;
+	r = mmapio__read_lock(map, &locked);
+	if (r < 0)
+		return r;
+	if (len == 0 && off <= map->len)
+		len = map->len - off;
+	else
+		r = mmapio__check_range(map->len, off, len);
+	if (r == 0 && len > 0) {
+		start = off & ~(uint64_t)(page - 1);
+		end = (off + len + page - 1) & ~(uint64_t)(page - 1);
+		if (end > map->m.mapped)
+			end = map->m.mapped;
+		r = mmapio__plat_writeback_start(map->m.fd, map->m.base + start,
+						 (size_t)(end - start), start);
+	}
+	if (locked)
+		mmapio__plat_rwlock_unlock(&map->lock);
+	return r;
 }
