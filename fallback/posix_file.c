@@ -220,29 +220,27 @@ MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path)
  * Opens the directory that holds path and fsyncs it, so that a new directory
  * entry survives a crash.  Returns 0 or -errno.
  */
-MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path)
+MMAPIO_INTERNAL int mmapio__plat_sync_dir(const char *dir)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
 	int fd, r;
 
-	if (slash == NULL) {
-		dir = strdup(".");
-	} else if (slash == path) {
-		dir = strdup("/");
-	} else {
-		dir = strndup(path, (size_t)(slash - path));
-	}
-	if (dir == NULL)
-		return -ENOMEM;
-
 	fd = mmapio__sys.openat(AT_FDCWD, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC, 0);
-	free(dir);
 	if (fd < 0)
 		return fd;
-
 	r = mmapio__sys.fsync(fd);
 	mmapio__sys.close(fd);
+	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path)
+{
+	char *dir = mmapio__plat_dirname(path);
+	int r;
+
+	if (dir == NULL)
+		return -ENOMEM;
+	r = mmapio__plat_sync_dir(dir);
+	free(dir);
 	return r;
 }
 
@@ -377,11 +375,7 @@ static int finish_create(int fd, const char *path, uint64_t size, unsigned flags
 	return fd;
 }
 
-/*
- * Returns the directory part of path in a new heap string ("." for a bare
- * name, "/" for a name in the root), or NULL on ENOMEM.
- */
-static char *dir_of(const char *path)
+MMAPIO_INTERNAL char *mmapio__plat_dirname(const char *path)
 {
 	const char *slash = strrchr(path, '/');
 
@@ -401,7 +395,7 @@ static char *temp_name(const char *dst)
 {
 	static unsigned counter;
 	const char *base = strrchr(dst, '/');
-	char *dir = dir_of(dst), *name;
+	char *dir = mmapio__plat_dirname(dst), *name;
 	size_t len;
 
 	if (dir == NULL)
@@ -428,7 +422,7 @@ static int open_temporary(const char *dst, unsigned mode, struct mmapio__copy_fi
 	int fd, i;
 
 #if MMAPIO_LINUX && defined(O_TMPFILE)
-	name = dir_of(dst);
+	name = mmapio__plat_dirname(dst);
 	if (name == NULL)
 		return -ENOMEM;
 	fd = mmapio__sys.openat(AT_FDCWD, name, O_TMPFILE | O_WRONLY | O_CLOEXEC, mode);

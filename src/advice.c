@@ -17,8 +17,7 @@ enum range_op { RANGE_ADVISE, RANGE_LOCK, RANGE_UNLOCK };
 static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum range_op op,
 		       enum mmapio_advice advice)
 {
-	size_t page = mmapio__plat_page_size();
-	uint64_t start, end;
+	uint64_t start;
 	bool locked;
 	void *addr;
 	size_t n;
@@ -30,13 +29,8 @@ static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum 
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc < 0 || len == 0)
 		goto out;
-	start = off & ~(uint64_t)(page - 1);
-	/* off + len <= map->len <= SIZE_MAX: rounding up cannot overflow. */
-	end = (off + len + page - 1) & ~(uint64_t)(page - 1);
-	if (end > map->m.mapped)
-		end = map->m.mapped;
+	mmapio__page_span(map, off, len, &start, &n);
 	addr = map->m.base + start;
-	n = (size_t)(end - start);
 	switch (op) {
 	case RANGE_ADVISE:
 		rc = mmapio__plat_advise(addr, n, advice);

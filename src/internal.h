@@ -86,6 +86,25 @@ MMAPIO_INTERNAL int mmapio__flush_finish(mmapio_map *map, int result);
 MMAPIO_INTERNAL int mmapio__check_options(const struct mmapio_options *opts, unsigned allowed);
 
 /*
+ * Rounds [off, off + len) of map (already checked against its length,
+ * len > 0) out to whole pages and clamps it to the pages mapped: the page
+ * aligned file offset in *start, the length in *n.  The caller holds what
+ * keeps the mapping still (the map's lock; nothing for read-only maps).
+ */
+static inline void mmapio__page_span(const struct mmapio_map *map, uint64_t off, uint64_t len,
+				     uint64_t *start, size_t *n)
+{
+	uint64_t page = mmapio__plat_page_size();
+	/* off + len <= map->len <= SIZE_MAX, so rounding up cannot overflow. */
+	uint64_t end = (off + len + page - 1) & ~(page - 1);
+
+	*start = off & ~(page - 1);
+	if (end > map->m.mapped)
+		end = map->m.mapped;
+	*n = (size_t)(end - *start);
+}
+
+/*
  * True when paths a and b name entries of the same directory, judged by
  * their text (what precedes the last '/'); used to sync a directory once.
  */

@@ -407,9 +407,9 @@ MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked)
 MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_t len,
 					  struct mmapio__op *op)
 {
-	size_t page = mmapio__plat_page_size();
-	uint64_t start, end;
+	uint64_t start;
 	bool locked;
+	size_t n;
 	int rc;
 
 	if (!map || !op || len == 0)
@@ -420,16 +420,12 @@ MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc < 0)
 		goto out;
-	start = off & ~(uint64_t)(page - 1);
-	/* off + len <= map->len <= SIZE_MAX, so rounding up cannot overflow. */
-	end = (off + len + page - 1) & ~(uint64_t)(page - 1);
-	if (end > map->m.mapped)
-		end = map->m.mapped;
+	mmapio__page_span(map, off, len, &start, &n);
 	op->kind = MMAPIO_OP_FLUSH;
 	op->u.flush.fd = map->m.fd;
 	op->u.flush.addr = map->m.base + start;
 	op->u.flush.off = start;
-	op->u.flush.len = end - start;
+	op->u.flush.len = n;
 	op->map = map;
 	__atomic_add_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
 out:

@@ -178,6 +178,9 @@ MMAPIO_INTERNAL int mmapio__plat_write_at(int fd, const void *buf, size_t len, u
  */
 MMAPIO_INTERNAL int mmapio__plat_sync_file(int fd);
 
+/* Makes the directory dir's entries durable (fsync).  Returns 0 or -errno. */
+MMAPIO_INTERNAL int mmapio__plat_sync_dir(const char *dir);
+
 /*
  * Makes the directory entry of path durable: syncs the directory that holds
  * path.  Returns 0 or -errno.
@@ -214,6 +217,12 @@ MMAPIO_INTERNAL int mmapio__plat_writeback_start(int fd, void *addr, size_t len,
  */
 MMAPIO_INTERNAL int mmapio__plat_lock_range(int fd, uint64_t off, uint64_t len, unsigned flags);
 MMAPIO_INTERNAL int mmapio__plat_unlock_range(int fd, uint64_t off, uint64_t len);
+
+/*
+ * Returns the directory part of path in a new heap string ("." for a bare
+ * name, "/" for a name in the root; free() it), or NULL on ENOMEM.
+ */
+MMAPIO_INTERNAL char *mmapio__plat_dirname(const char *path);
 
 /* Removes the file at path.  Returns 0 or -errno. */
 MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path);

@@ -280,9 +280,9 @@ MMAPIO_EXPORT int mmapio_delete(const char *path)
  */
 static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
 {
-	size_t page = mmapio__plat_page_size();
-	uint64_t start, end;
+	uint64_t start;
 	bool locked;
+	size_t n;
 	int r;
 
 	r = mmapio__read_lock(map, &locked);
@@ -295,12 +295,8 @@ static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
 		r = mmapio__check_range(map->len, off, len);
 	}
 	if (r == 0 && len > 0) {
-		start = off & ~(uint64_t)(page - 1);
-		/* off + len <= map->len <= SIZE_MAX, so rounding up cannot overflow. */
-		end = (off + len + page - 1) & ~(uint64_t)(page - 1);
-		if (end > map->m.mapped)
-			end = map->m.mapped;
-		r = mmapio__plat_sync_range(map->m.fd, map->m.base + start, (size_t)(end - start));
+		mmapio__page_span(map, off, len, &start, &n);
+		r = mmapio__plat_sync_range(map->m.fd, map->m.base + start, n);
 	}
 	if (r != -ERANGE)
 		r = mmapio__flush_record(map, r);
@@ -347,9 +343,9 @@ MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags
 
 MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len)
 {
-	size_t page = mmapio__plat_page_size();
-	uint64_t start, end;
+	uint64_t start;
 	bool locked;
+	size_t n;
 	int r;
 
 	if (map == NULL)
@@ -364,12 +360,8 @@ MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len
 	else
 		r = mmapio__check_range(map->len, off, len);
 	if (r == 0 && len > 0) {
-		start = off & ~(uint64_t)(page - 1);
-		end = (off + len + page - 1) & ~(uint64_t)(page - 1);
-		if (end > map->m.mapped)
-			end = map->m.mapped;
-		r = mmapio__plat_writeback_start(map->m.fd, map->m.base + start,
-						 (size_t)(end - start), start);
+		mmapio__page_span(map, off, len, &start, &n);
+		r = mmapio__plat_writeback_start(map->m.fd, map->m.base + start, n, start);
 	}
 	if (locked)
 		mmapio__plat_rwlock_unlock(&map->lock);
