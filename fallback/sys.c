@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -310,6 +311,12 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 	return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
 }
 
+/* Returns 0 with *key set, or -errno (pthread_key_create reports, not errno). */
+static int real_tls_key_create(pthread_key_t *key, void (*destructor)(void *))
+{
+	return -pthread_key_create(key, destructor);
+}
+
 /* The initialiser is spelled once and used for the table and for reset. */
 #define MMAPIO__SYS_REAL                                                      \
 	{                                                                     \
@@ -327,6 +334,7 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 		.copy_file_range = real_copy_file_range,                      \
 		.ficlone = real_ficlone, .unlinkat = real_unlinkat,           \
 		.fchmod = real_fchmod,                                        \
+		.tls_key_create = real_tls_key_create,                        \
 	}
 
 MMAPIO_INTERNAL struct mmapio__sys mmapio__sys = MMAPIO__SYS_REAL;

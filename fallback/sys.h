@@ -13,6 +13,7 @@
 #ifndef MMAPIO_SYS_H
 #define MMAPIO_SYS_H
 
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -49,6 +50,12 @@ struct mmapio__sys {
 	int (*ficlone)(int dst, int src); /* ioctl(FICLONE) */
 	int (*unlinkat)(int dirfd, const char *path, int flags);
 	int (*fchmod)(int fd, unsigned mode);
+	/*
+	 * Not a system call, but a resource the kernel or the C library can
+	 * run out of (EAGAIN at PTHREAD_KEYS_MAX, ENOMEM), so it is injectable
+	 * too: pthread_key_create.
+	 */
+	int (*tls_key_create)(pthread_key_t *key, void (*destructor)(void *));
 };
 
 extern MMAPIO_INTERNAL struct mmapio__sys mmapio__sys;

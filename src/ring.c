@@ -191,6 +191,27 @@ static int check_ring_options(const struct mmapio_ring_options *opts)
 	return 0;
 }
 
+/*
+ * Allocates a ring with nothing open yet and fills in the parameters its
+ * engine opens with.  Returns the ring (free() it until an engine is open)
+ * or NULL on ENOMEM.
+ */
+static struct mmapio_ring *ring_alloc(const struct mmapio_ring_options *opts,
+				      struct mmapio__engine_params *params)
+{
+	struct mmapio_ring *ring = calloc(1, sizeof(*ring));
+
+	if (ring == NULL)
+		return NULL;
+	ring->ev.fd = ring->ev.wfd = -1;
+	params->queue_depth = opts != NULL && opts->queue_depth != 0 ? opts->queue_depth
+								      : DEFAULT_QUEUE_DEPTH;
+	params->done = ring_done;
+	params->ctx = ring;
+	params->fallback = &mmapio__engine_blocking;
+	return ring;
+}
+
 MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapio_ring **out)
 {
 	struct mmapio__engine_params params;
@@ -202,21 +223,42 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 	r = check_ring_options(opts);
 	if (r < 0)
 		return r;
-	ring = calloc(1, sizeof(*ring));
+	ring = ring_alloc(opts, &params);
 	if (ring == NULL)
 		return -ENOMEM;
-	ring->ev.fd = ring->ev.wfd = -1;
-
-	params.queue_depth = opts != NULL && opts->queue_depth != 0 ? opts->queue_depth
-								     : DEFAULT_QUEUE_DEPTH;
-	params.done = ring_done;
-	params.ctx = ring;
-	params.fallback = &mmapio__engine_blocking;
 	r = open_backend(ring, opts != NULL ? opts->backend : MMAPIO_BACKEND_AUTO, &params);
 	if (r < 0) {
 		free(ring);
 		return r;
 	}
+	*out = ring;
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__ring_open_engine(const struct mmapio__engine *engine,
+					     const struct mmapio_ring_options *opts,
+					     mmapio_ring **out)
+{
+	struct mmapio__engine_params params;
+	struct mmapio_ring *ring;
+	char why[128] = "";
+	int r;
+
+	if (engine == NULL || out == NULL)
+		return -EINVAL;
+	r = check_ring_options(opts);
+	if (r < 0)
+		return r;
+	ring = ring_alloc(opts, &params);
+	if (ring == NULL)
+		return -ENOMEM;
+	r = engine->open(&params, &ring->state, why, sizeof(why));
+	if (r < 0) {
+		free(ring);
+		return r;
+	}
+	ring->engine = engine;
+	snprintf(ring->reason, sizeof(ring->reason), "%s", engine->name);
 	*out = ring;
 	return 0;
 }

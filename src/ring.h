@@ -33,6 +33,26 @@ struct mmapio_ring {
 	char reason[192];         /* for mmapio_ring_backend */
 };
 
+/*
+ * Opens a ring on the given engine, with the options of mmapio_ring_open
+ * (whose backend field is then ignored), bypassing the choice of backend:
+ * for tests, which run the ring front end against an engine of their own.
+ * Returns 0 with *out set (close it with mmapio_ring_close); -EINVAL for a
+ * NULL engine or out or bad options; -ENOMEM; or the engine's open error.
+ */
+MMAPIO_INTERNAL int mmapio__ring_open_engine(const struct mmapio__engine *engine,
+					     const struct mmapio_ring_options *opts,
+					     mmapio_ring **out);
+
+/*
+ * Test hook: when not NULL, every default ring of the synchronous calls
+ * that opens from then on runs on this engine (see mmapio__ring_open_engine)
+ * instead of the one MMAPIO_BACKEND picks.  NULL, the default, changes
+ * nothing.  Set it while no other thread is inside the library, as the
+ * system-call table is.
+ */
+extern MMAPIO_INTERNAL const struct mmapio__engine *mmapio__default_ring_engine;
+
 /* Appends op to list. */
 MMAPIO_INTERNAL void mmapio__op_list_push(struct op_list *list, struct mmapio__op *op);
 

@@ -31,6 +31,8 @@
 
 static _Thread_local mmapio_ring *thread_ring;
 
+MMAPIO_INTERNAL const struct mmapio__engine *mmapio__default_ring_engine;
+
 /*
  * The reason of the thread's default backend, kept here rather than in the
  * ring so that the string mmapio_default_backend hands out lives until the
@@ -150,7 +152,10 @@ static int default_ring(mmapio_ring **out)
 	r = thread_ring_key_init();
 	if (r < 0)
 		return r;
-	r = mmapio_ring_open(NULL, &ring);
+	if (mmapio__default_ring_engine != NULL)
+		r = mmapio__ring_open_engine(mmapio__default_ring_engine, NULL, &ring);
+	else
+		r = mmapio_ring_open(NULL, &ring);
 	if (r < 0)
 		return r;
 	r = mmapio__plat_tls_key_set(&thread_ring_key, ring);
