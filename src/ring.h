@@ -21,17 +21,60 @@ struct op_list {
 	unsigned n;
 };
 
+/*
+ * An operation as the ring allocates it (mmapio__op_new): the engine's
+ * struct first, so that a pointer to one is a pointer to the other, then
+ * the ring's own bookkeeping, which no engine sees.  While an engine owns
+ * the operation it is on its ring's list of given operations, so that the
+ * ring knows what it is owed: an operation handed back twice completes
+ * once, and one that an engine never hands back is released at close
+ * instead of pinning its map for ever.
+ */
+struct mmapio__ring_op {
+	struct mmapio__op op;
+	struct mmapio__ring_op *prev;  /* on the ring's given list */
+	struct mmapio__ring_op *next;
+	bool given;                    /* owned by the engine, on the list */
+};
+
 struct mmapio_ring {
 	const struct mmapio__engine *engine;
 	void *state;              /* the engine's own, from engine->open */
 	struct op_list prepared;  /* prepared, not yet submitted */
 	struct op_list ready;     /* completed, not yet copied out */
+	struct mmapio__ring_op *given; /* owned by the engine, not yet handed back */
 	unsigned inflight;        /* submitted, not yet copied out */
 	struct mmapio__event ev;  /* of mmapio_ring_fd; fd -1 until then */
 	uint64_t n_prepared;
 	uint64_t n_completed;
 	char reason[192];         /* for mmapio_ring_backend */
 };
+
+/* Puts op, about to be submitted, on ring's list of operations its engine owns. */
+MMAPIO_INTERNAL void mmapio__ring_give(struct mmapio_ring *ring, struct mmapio__op *op);
+
+/*
+ * Takes op off ring's list of operations its engine owns.  Returns true
+ * when it was on it, false when it was not (handed back already).
+ */
+MMAPIO_INTERNAL bool mmapio__ring_take(struct mmapio_ring *ring, struct mmapio__op *op);
+
+/*
+ * Closes ring's engine, which hands back everything it owns into
+ * ring->ready; an operation it keeps although its close returns 0 (an
+ * engine that can no longer make progress and gives up) is released
+ * without a result, as mmapio__op_discard does.  Returns 0, after which
+ * only mmapio__ring_free may follow; or the engine's -errno, with the ring
+ * whole and usable and the operations handed back on the way queued (and
+ * the event signalled for them).
+ */
+MMAPIO_INTERNAL int mmapio__ring_close_engine(struct mmapio_ring *ring);
+
+/*
+ * Frees a ring whose engine is closed: discards what is prepared, finishes
+ * what is queued, closes the event.
+ */
+MMAPIO_INTERNAL void mmapio__ring_free(struct mmapio_ring *ring);
 
 /*
  * Opens a ring on the given engine, with the options of mmapio_ring_open

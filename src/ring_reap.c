@@ -16,6 +16,25 @@
 /* Submitting and reaping                                                   */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * True for what a reap may return that is no ring-level failure but a
+ * passing condition: a signal (-EINTR), a shortage of kernel resources
+ * (-EAGAIN) or of completion-queue room (-EBUSY), a wait that ran out
+ * (-ETIME).  Engines are asked to retry the passing shortages themselves;
+ * where one does not, they must still not be taken for a broken ring.
+ */
+static bool reap_passing(int r)
+{
+	return r == -EINTR || r == -EAGAIN || r == -EBUSY || r == -ETIME;
+}
+
+/* Takes every operation of the chain off ring's given list again. */
+static void take_back(struct mmapio_ring *ring, struct mmapio__op *chain)
+{
+	for (; chain != NULL; chain = chain->next)
+		mmapio__ring_take(ring, chain);
+}
+
 MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 {
 	struct op_list backend = { 0 }, local = { 0 };
@@ -36,9 +55,13 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 		mmapio__op_list_push(mmapio__op_is_local(op) ? &local : &backend, op);
 
 	if (backend.head != NULL) {
+		/* Given first: the engine may hand them back inside submit. */
+		for (op = backend.head; op != NULL; op = op->next)
+			mmapio__ring_give(ring, op);
 		r = ring->engine->submit(ring->state, backend.head);
 		if (r < 0) {
 			/* Nothing was taken: everything stays prepared. */
+			take_back(ring, backend.head);
 			ring->prepared = backend;
 			while ((op = mmapio__op_list_pop(&local)) != NULL)
 				mmapio__op_list_push(&ring->prepared, op);
@@ -107,11 +130,29 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
 	/*
 	 * A ring-level failure is reported when there is nothing else to
 	 * report, so that an event loop learns of it instead of polling a
-	 * ring that can no longer make progress.
+	 * ring that can no longer make progress.  A passing condition is
+	 * not one: there is simply nothing ready yet.
 	 */
-	if (r < 0 && r != -EINTR && ring->ready.head == NULL)
+	if (r < 0 && !reap_passing(r) && ring->ready.head == NULL)
 		return r;
 	return finish_reaping(ring, out, max);
+}
+
+/*
+ * What a wait does with one reap result r: returns 1 to go on waiting, 0
+ * to stop and copy out what is queued, or the -errno to return (with
+ * nothing queued).  A signal ends the wait (-EINTR with nothing queued, as
+ * documented); other passing conditions do not, the deadline decides; a
+ * ring-level failure ends it.
+ */
+static int wait_goes_on(const struct mmapio_ring *ring, int r)
+{
+	if (r >= 0 || (reap_passing(r) && r != -EINTR)) {
+		if (r == -EAGAIN || r == -EBUSY)
+			mmapio__plat_yield(); /* let the shortage pass */
+		return 1;
+	}
+	return ring->ready.head == NULL ? r : 0;
 }
 
 MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *out,
@@ -137,13 +178,10 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 
 		if (ring->engine->owned(ring->state) == 0)
 			break;
-		r = ring->engine->reap(ring->state, need, left);
-		if (r < 0 && r != -ETIME) {
-			if (ring->ready.head == NULL)
-				return r;
-			break;
-		}
-		if (ring->ready.n >= min || timeout_ms == 0 || r == -ETIME)
+		r = wait_goes_on(ring, ring->engine->reap(ring->state, need, left));
+		if (r < 0)
+			return r;
+		if (r == 0 || ring->ready.n >= min || timeout_ms == 0)
 			break;
 		if (timeout_ms > 0) {
 			int64_t rest = deadline - mmapio__plat_now_ms();
@@ -241,8 +279,10 @@ MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, b
 		return r;
 	}
 	op->next = NULL;
+	mmapio__ring_give(ring, op);
 	r = ring->engine->submit(ring->state, op);
 	if (r < 0) {
+		mmapio__ring_take(ring, op);
 		mmapio__op_discard(op);
 		return r;
 	}
