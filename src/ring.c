@@ -315,6 +315,8 @@ static void release_kept(struct mmapio_ring *ring)
 
 	while ((rop = ring->given) != NULL) {
 		mmapio__ring_take(ring, &rop->op);
+		if (ring->run_op == &rop->op)
+			ring->run_op = NULL;
 		mmapio__op_discard(&rop->op);
 	}
 }

@@ -44,6 +44,7 @@ struct mmapio_ring {
 	struct op_list ready;     /* completed, not yet copied out */
 	struct mmapio__ring_op *given; /* owned by the engine, not yet handed back */
 	unsigned inflight;        /* submitted, not yet copied out */
+	struct mmapio__op *run_op; /* the one mmapio__ring_run waits for, or NULL */
 	struct mmapio__event ev;  /* of mmapio_ring_fd; fd -1 until then */
 	uint64_t n_prepared;
 	uint64_t n_completed;
@@ -147,15 +148,36 @@ MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op);
  */
 MMAPIO_INTERNAL void mmapio__op_discard(struct mmapio__op *op);
 
+/* How mmapio__ring_run left the ring. */
+enum mmapio__run_end {
+	MMAPIO__RUN_DONE,     /* op ran; the ring is as it was */
+	MMAPIO__RUN_REFUSED,  /* the engine refused op at submit: it never ran */
+	MMAPIO__RUN_CLOSED,   /* the ring failed for good and was closed (freed) */
+	MMAPIO__RUN_BROKEN    /* it failed for good and refused to close */
+};
+
 /*
- * Runs op on ring and waits for it, ignoring signals.  The ring must hold no
- * other operation of the caller's (it is the thread's private default
- * ring).  Takes ownership of op and frees it.  Returns the operation's
- * result (>= 0 or -errno); -errno when the backend refused it; or the
- * backend's -errno of a ring-level failure, with *broken set to true, in
- * which case op stays with the backend and is discarded whenever it comes
- * back (the ring is broken, and the call does not spin on it).
+ * Runs op on ring and waits for it.  The ring must hold no other operation
+ * of the caller's (it is the thread's private default ring).  Takes
+ * ownership of op and frees it.
+ *
+ * The wait goes on through signals and passing conditions (-EINTR,
+ * -EAGAIN, -EBUSY, -ETIME from the engine): a synchronous call cannot
+ * report them and still own what it started.  A lasting ring-level failure
+ * ends the wait by closing the ring, because the engine's close hands back
+ * everything it owns once the work it started has finished: the call then
+ * reports op's own result, never a failure for work that is still running
+ * or that completed.
+ *
+ * Returns op's result (>= 0 or -errno), with *end saying what became of the
+ * ring: MMAPIO__RUN_DONE; MMAPIO__RUN_REFUSED with the engine's -errno from
+ * submit (op never ran); MMAPIO__RUN_CLOSED after a lasting failure, the
+ * ring freed (op's result, or the failure when the engine kept op although
+ * its close succeeded); MMAPIO__RUN_BROKEN with the ring-level -errno when
+ * the engine refused even the close: op stays in the ring, which the caller
+ * must stop using and keep reachable.
  */
-MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, bool *broken);
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op,
+				     enum mmapio__run_end *end);
 
 #endif
