@@ -1,18 +1,23 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * S1: single synchronous operations, one at a time, in microseconds each.
+ * S1: single operations, one at a time, in microseconds each: the
+ * synchronous call, the same operation on a ring, and the system calls a
+ * user would write by hand.
  *
- * The synchronous calls (mmapio_delete, mmapio_flush_range, mmapio_copy) run
- * on the calling thread's default ring, whose backend MMAPIO_BACKEND picks
- * when the thread first uses it, or go straight to the blocking system calls
- * (MMAPIO_SYNC_ROUTE=ring|direct|auto overrides the library's choice, read
- * at the same moment).  So every variant runs on a thread of its own,
- * created right after setenv() of the two variables and checked with
- * mmapio_default_backend; the hand-written baseline runs on a thread of its
- * own too, so that every variant is handed its operation the same way.  The
- * thread times only the call: the hand-over, and the untimed preparation
- * the main thread did before it (make the file to delete, dirty the page to
- * flush, remove the copy's destination), stay out of the figure.
+ * The synchronous calls (mmapio_delete, mmapio_flush_range, mmapio_copy)
+ * run direct system calls on the calling thread, except copies of 512 KiB
+ * and more, which go through the thread's default ring, whose backend
+ * MMAPIO_BACKEND picks when the thread first uses it.  The ring variants
+ * open a ring of their own with the backend option and run each operation
+ * as prep + submit + wait for its completion.  Every variant runs on a
+ * thread of its own: the synchronous ones created right after setenv() of
+ * MMAPIO_BACKEND and checked with mmapio_default_backend, the ring ones
+ * with their ring opened on that thread (a ring is not thread-safe), and
+ * the hand-written baseline too, so that every variant is handed its
+ * operation the same way.  The thread times only the operation: the
+ * hand-over, and the untimed preparation the main thread did before it
+ * (make the file to delete, dirty the page to flush, remove the copy's
+ * destination), stay out of the figure.
  *
  *   S1/delete   mmapio_delete of a 64 KiB file (space allocated) vs unlink
  *   S1/flush    mmapio_flush_range of one dirty 4 KiB page of a read-write
@@ -20,11 +25,11 @@
  *   S1/copy4K   mmapio_copy of a resident 4 KiB file to a new file vs a
  *               hand-written open + copy_file_range loop + close; the same
  *               for 64 KiB, 256 KiB, 512 KiB and 1 MiB (S1/copy1M), where
- *               the library's choice between the routes changes with size
+ *               the library's choice between direct and ring changes
  *
- * Each mmapio call runs on io_uring with the ring forced, the direct path
- * forced and the library's default route, and on the blocking backend with
- * the default route.  A run is one operation, so min and max are single
+ * Each operation runs on an io_uring ring and on a blocking ring, and as
+ * the synchronous call with the default ring on io_uring and on the
+ * blocking backend.  A run is one operation, so min and max are single
  * operations; the variants take turns in every repetition.
  */
 #include <errno.h>
@@ -45,11 +50,14 @@
 #define S1_REPS_QUICK 101u
 #define S1_THREADS 5
 
-/* A thread that runs one variant's operations, with its own default ring. */
+/*
+ * A thread that runs one variant's operations: synchronous calls with its
+ * own default ring, operations on a ring of its own, or system calls.
+ */
 struct s1_thread {
-	const char *label;       /* "uring, ring", for the variant names */
-	const char *backend_env; /* MMAPIO_BACKEND; NULL for the hand-written thread */
-	const char *route_env;   /* MMAPIO_SYNC_ROUTE; NULL to leave it unset */
+	const char *label;       /* "ring, io_uring", for the variant names */
+	const char *backend_env; /* sync variants: MMAPIO_BACKEND for the default ring */
+	bool own_ring;           /* ring variants: open a ring with backend want */
 	enum mmapio_backend want;
 	enum bench_kind kind;
 	pthread_t tid;
@@ -61,7 +69,8 @@ struct s1_thread {
 	uint64_t ns;
 	int rc;
 	bool busy, quit, ready;
-	int backend;             /* what mmapio_default_backend returned there */
+	mmapio_ring *ring;       /* own_ring: the thread's ring */
+	int backend;             /* the backend of that ring (or -errno) */
 	char reason[192];
 };
 
@@ -83,15 +92,32 @@ struct s1_var {
 	uint64_t stamp;
 };
 
+/*
+ * Opens the ring the thread's variant uses: its own (own_ring), or the
+ * default ring now, while the environment is the one meant for it.
+ * Returns the backend or -errno, with *reason set.
+ */
+static int s1_thread_ring(struct s1_thread *t, const char **reason)
+{
+	struct mmapio_ring_options o = { .backend = t->want };
+	int r;
+
+	if (t->backend_env)
+		return mmapio_default_backend(reason);
+	if (!t->own_ring)
+		return -1;
+	r = mmapio_ring_open(&o, &t->ring);
+	if (r < 0)
+		return r;
+	return (int)mmapio_ring_backend(t->ring, reason);
+}
+
 static void *s1_thread_main(void *arg)
 {
 	struct s1_thread *t = arg;
 	const char *reason = NULL;
-	int b = -1;
+	int b = s1_thread_ring(t, &reason);
 
-	/* Opens the default ring now, while the environment is the one meant for it. */
-	if (t->backend_env)
-		b = mmapio_default_backend(&reason);
 	pthread_mutex_lock(&t->mu);
 	t->backend = b;
 	snprintf(t->reason, sizeof(t->reason), "%s", reason ? reason : "");
@@ -115,6 +141,7 @@ static void *s1_thread_main(void *arg)
 		pthread_cond_broadcast(&t->cv);
 	}
 	pthread_mutex_unlock(&t->mu);
+	mmapio_ring_close(t->ring);
 	return NULL;
 }
 
@@ -152,8 +179,7 @@ static int s1_thread_start(struct s1_thread *t)
 
 	pthread_mutex_init(&t->mu, NULL);
 	pthread_cond_init(&t->cv, NULL);
-	if (t->backend_env && (set_or_unset("MMAPIO_BACKEND", t->backend_env) < 0 ||
-			       set_or_unset("MMAPIO_SYNC_ROUTE", t->route_env) < 0))
+	if (t->backend_env && set_or_unset("MMAPIO_BACKEND", t->backend_env) < 0)
 		return bench_failf("setenv: %s", strerror(errno));
 	rc = pthread_create(&t->tid, NULL, s1_thread_main, t);
 	if (rc != 0)
@@ -178,10 +204,37 @@ static void s1_thread_stop(struct s1_thread *t)
 	t->running = false;
 }
 
-/* True when the thread's default ring is on the backend it asked for. */
+/* True when the thread's ring is on the backend it asked for. */
 static bool s1_thread_ok(const struct s1_thread *t)
 {
-	return !t->backend_env || t->backend == (int)t->want;
+	return t->kind == BENCH_HAND || t->backend == (int)t->want;
+}
+
+/*
+ * Runs the one operation just prepared on ring (prep_rc: what its prep call
+ * returned): submit, and wait for its completion.  Returns its result, or
+ * the -errno of the prep call, the submit or the wait.
+ */
+static int s1_ring_one(mmapio_ring *ring, int prep_rc)
+{
+	struct mmapio_completion c;
+	int r;
+
+	if (prep_rc < 0)
+		return prep_rc;
+	r = mmapio_ring_submit(ring);
+	if (r < 0)
+		return r;
+	r = mmapio_ring_wait(ring, &c, 1, 1, -1);
+	if (r < 0)
+		return r;
+	return r == 1 ? c.result : -EIO;
+}
+
+/* The name of what a variant's job calls, for failure messages. */
+static const char *s1_call_name(const struct s1_var *v, const char *sync_call)
+{
+	return v->t->ring ? "ring prep + submit + wait" : sync_call;
 }
 
 static const char *backend_name(int b)
@@ -220,12 +273,14 @@ static int del_job(void *arg, uint64_t *ns)
 
 	if (v->hand)
 		r = unlink(v->path) < 0 ? -errno : 0;
+	else if (v->t->ring)
+		r = s1_ring_one(v->t->ring, mmapio_ring_prep_delete(v->t->ring, v->path, v));
 	else
 		r = mmapio_delete(v->path);
 	t1 = bench_now_ns();
 	*ns = t1 - t0;
 	if (r < 0)
-		return bench_fail(v->hand ? "unlink" : "mmapio_delete", r);
+		return bench_fail(v->hand ? "unlink" : s1_call_name(v, "mmapio_delete"), r);
 	return 0;
 }
 
@@ -302,12 +357,15 @@ static int flush_job(void *arg, uint64_t *ns)
 
 	if (v->hand)
 		r = msync(v->raw, S1_PAGE, MS_SYNC) < 0 ? -errno : 0;
+	else if (v->t->ring)
+		r = s1_ring_one(v->t->ring,
+				mmapio_ring_prep_flush(v->t->ring, v->map, 0, S1_PAGE, v));
 	else
 		r = mmapio_flush_range(v->map, 0, S1_PAGE);
 	t1 = bench_now_ns();
 	*ns = t1 - t0;
 	if (r < 0)
-		return bench_fail(v->hand ? "msync" : "mmapio_flush_range", r);
+		return bench_fail(v->hand ? "msync" : s1_call_name(v, "mmapio_flush_range"), r);
 	return 0;
 }
 
@@ -381,12 +439,14 @@ static int copy_job(void *arg, uint64_t *ns)
 
 	if (v->hand)
 		r = copy_by_hand(v->src, v->path);
+	else if (v->t->ring)
+		r = s1_ring_one(v->t->ring, mmapio_ring_prep_copy(v->t->ring, v->src, v->path, 0, v));
 	else
 		r = mmapio_copy(v->src, v->path, 0);
 	t1 = bench_now_ns();
 	*ns = t1 - t0;
 	if (r < 0)
-		return bench_fail(v->hand ? "copy_file_range copy" : "mmapio_copy", r);
+		return bench_fail(v->hand ? "copy_file_range copy" : s1_call_name(v, "mmapio_copy"), r);
 	return 0;
 }
 
@@ -417,6 +477,7 @@ static int s1_run(void *arg, uint64_t *ns)
 struct s1_spec {
 	const char *id;
 	const char *call;        /* "mmapio_delete", for the variant names */
+	const char *ring_call;   /* "ring delete", for the ring variants' names */
 	const char *hand_name;
 	char title[160];
 	int (*prepare)(void *, unsigned);
@@ -462,21 +523,23 @@ static int s1_workload(const struct bench_ctx *ctx, struct s1_thread *threads,
 		struct s1_thread *t = &threads[i];
 
 		v[i].t = t;
-		v[i].hand = t->backend_env == NULL;
+		v[i].hand = t->kind == BENCH_HAND;
 		v[i].index = (unsigned)i;
 		v[i].dir = dir;
 		v[i].src = src;
 		v[i].job = spec->job;
 		if (v[i].hand)
 			snprintf(names[i], sizeof(names[i]), "%s", spec->hand_name);
+		else if (t->own_ring)
+			snprintf(names[i], sizeof(names[i]), "%s %s", spec->ring_call, t->label);
 		else
 			snprintf(names[i], sizeof(names[i]), "%s %s", spec->call, t->label);
 		if (!s1_thread_ok(t)) {
 			char why[256];
 
-			snprintf(why, sizeof(why), "not run: default backend %s, %s (%d), asked for %s",
+			snprintf(why, sizeof(why), "not run: backend %s, %s (%d), asked for %s",
 				 backend_name(t->backend), t->reason[0] ? t->reason : mmapio_strerror(t->backend),
-				 t->backend, t->backend_env);
+				 t->backend, backend_name((int)t->want));
 			bench_note_row(spec->id, names[i], why, false);
 			continue;
 		}
@@ -516,22 +579,24 @@ int bench_s1(const struct bench_ctx *ctx)
 {
 	struct s1_thread threads[S1_THREADS] = {
 		{ .label = "", .kind = BENCH_HAND },
-		{ .label = "uring, ring", .backend_env = "uring", .route_env = "ring",
+		{ .label = "io_uring", .own_ring = true, .want = MMAPIO_BACKEND_URING,
+		  .kind = BENCH_URING },
+		{ .label = "blocking", .own_ring = true, .want = MMAPIO_BACKEND_FALLBACK,
+		  .kind = BENCH_BLOCKING },
+		{ .label = "default io_uring", .backend_env = "uring",
 		  .want = MMAPIO_BACKEND_URING, .kind = BENCH_URING },
-		{ .label = "uring, direct", .backend_env = "uring", .route_env = "direct",
-		  .want = MMAPIO_BACKEND_URING, .kind = BENCH_URING },
-		{ .label = "uring, default", .backend_env = "uring", .route_env = NULL,
-		  .want = MMAPIO_BACKEND_URING, .kind = BENCH_URING },
-		{ .label = "blocking, default", .backend_env = "fallback", .route_env = NULL,
+		{ .label = "default blocking", .backend_env = "fallback",
 		  .want = MMAPIO_BACKEND_FALLBACK, .kind = BENCH_BLOCKING },
 	};
 	struct s1_spec specs[] = {
-		{ .id = "S1/delete", .call = "mmapio_delete", .hand_name = "unlink",
+		{ .id = "S1/delete", .call = "mmapio_delete", .ring_call = "ring delete",
+		  .hand_name = "unlink",
 		  .prepare = del_prepare, .job = del_job, .verify = del_verify },
-		{ .id = "S1/flush", .call = "mmapio_flush_range", .hand_name = "msync(MS_SYNC) 4 KiB",
+		{ .id = "S1/flush", .call = "mmapio_flush_range", .ring_call = "ring flush",
+		  .hand_name = "msync(MS_SYNC) 4 KiB",
 		  .prepare = flush_prepare, .job = flush_job, .verify = flush_verify, .flush = true },
 #define S1_COPY(name, size)                                                            \
-		{ .id = "S1/copy" name, .call = "mmapio_copy",                         \
+		{ .id = "S1/copy" name, .call = "mmapio_copy", .ring_call = "ring copy", \
 		  .hand_name = "open+copy_file_range+close", .prepare = copy_prepare,  \
 		  .job = copy_job, .verify = copy_verify, .copy_size = (size) }
 		S1_COPY("4K", 4u << 10),
@@ -541,7 +606,7 @@ int bench_s1(const struct bench_ctx *ctx)
 		S1_COPY("1M", 1u << 20),
 #undef S1_COPY
 	};
-	char *old_backend = NULL, *old_route = NULL;
+	char *old_backend = NULL;
 	const char *env;
 	bool any = false;
 	int status = 0;
@@ -551,23 +616,22 @@ int bench_s1(const struct bench_ctx *ctx)
 	if (!any)
 		return 0;
 	snprintf(specs[0].title, sizeof(specs[0].title),
-		 "one synchronous delete of a 64 KiB file (us per op, median of single ops)");
+		 "one delete of a 64 KiB file (us per op, median of single ops)");
 	snprintf(specs[1].title, sizeof(specs[1].title),
-		 "one synchronous flush of one dirty 4 KiB page of a 64 KiB read-write map");
+		 "one flush of one dirty 4 KiB page of a 64 KiB read-write map");
 	for (size_t i = 2; i < sizeof(specs) / sizeof(specs[0]); i++) {
 		char sz[32];
 
 		snprintf(specs[i].title, sizeof(specs[i].title),
-			 "one synchronous copy of a resident %s file to a new file (not synced)",
+			 "one copy of a resident %s file to a new file (not synced)",
 			 bench_size_str(sz, sizeof(sz), specs[i].copy_size));
 	}
 
 	/* Each thread's default ring reads the environment once, when it opens. */
 	env = getenv("MMAPIO_BACKEND");
 	old_backend = env ? strdup(env) : NULL;
-	env = getenv("MMAPIO_SYNC_ROUTE");
-	old_route = env ? strdup(env) : NULL;
-	printf("-- S1 threads: one per variant, its default ring opened right after setenv\n");
+	printf("-- S1 threads: one per variant; synchronous calls with the default ring opened "
+	       "right after setenv, ring operations on a ring of the thread's own\n");
 	for (int i = 0; i < S1_THREADS; i++) {
 		struct s1_thread *t = &threads[i];
 
@@ -576,26 +640,23 @@ int bench_s1(const struct bench_ctx *ctx)
 			status = -1;
 			goto out;
 		}
-		if (!t->backend_env)
+		if (t->kind == BENCH_HAND)
 			continue;
-		printf("   %-18s MMAPIO_BACKEND=%s MMAPIO_SYNC_ROUTE=%s: default backend %s "
-		       "(reason \"%s\")%s\n", t->label, t->backend_env,
-		       t->route_env ? t->route_env : "(unset)", backend_name(t->backend),
+		printf("   %-18s %s%s: backend %s (reason \"%s\")%s\n", t->label,
+		       t->own_ring ? "own ring" : "MMAPIO_BACKEND=",
+		       t->own_ring ? "" : t->backend_env, backend_name(t->backend),
 		       t->reason[0] ? t->reason : mmapio_strerror(t->backend),
 		       s1_thread_ok(t) ? "" : "  NOT WHAT IT ASKED FOR");
 	}
 	set_or_unset("MMAPIO_BACKEND", old_backend);
-	set_or_unset("MMAPIO_SYNC_ROUTE", old_route);
 
 	for (size_t i = 0; i < sizeof(specs) / sizeof(specs[0]) && !bench_stopping(); i++)
 		if (s1_workload(ctx, threads, &specs[i]) < 0)
 			status = -1;
 out:
 	set_or_unset("MMAPIO_BACKEND", old_backend);
-	set_or_unset("MMAPIO_SYNC_ROUTE", old_route);
 	for (int i = 0; i < S1_THREADS; i++)
 		s1_thread_stop(&threads[i]);
 	free(old_backend);
-	free(old_route);
 	return status;
 }

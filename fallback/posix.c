@@ -114,10 +114,10 @@ MMAPIO_INTERNAL int mmapio__plat_tls_key_create(struct mmapio__tls_key *key,
 						void (*destructor)(void *))
 {
 	pthread_key_t k;
-	int r = pthread_key_create(&k, destructor);
+	int r = mmapio__sys.tls_key_create(&k, destructor);
 
-	if (r != 0)
-		return -r;
+	if (r < 0)
+		return r;
 	key->opaque = (uintptr_t)k;
 	return 0;
 }

@@ -15,17 +15,20 @@
  * implementation, a failure a test injects by replacing a table entry
  * reaches the caller unchanged.
  *
- * This file is Linux-specific, as the library's mapping code is (mremap,
- * fallocate, copy_file_range); a port replaces the table, not its callers.
+ * This is the POSIX platform's table; what Linux adds (mremap, fallocate,
+ * copy_file_range, FICLONE, renameat2, sync_file_range, OFD locks) is
+ * chosen at build time (posix_features.h) and answers -ENOSYS or
+ * -EOPNOTSUPP without it.  Another platform keeps a table of its own.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <stdlib.h>
+#include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <stdio.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -430,6 +433,12 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 	return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
 }
 
+/* Returns 0 with *key set, or -errno (pthread_key_create reports, not errno). */
+static int real_tls_key_create(pthread_key_t *key, void (*destructor)(void *))
+{
+	return -pthread_key_create(key, destructor);
+}
+
 /* The initialiser is spelled once and used for the table and for reset. */
 #define MMAPIO__SYS_REAL                                                      \
 	{                                                                     \
@@ -450,6 +459,7 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 		.renameat2 = real_renameat2, .writeback = real_writeback,     \
 		.setlk = real_setlk,                                          \
 		.fchmod = real_fchmod,                                        \
+		.tls_key_create = real_tls_key_create,                        \
 	}
 
 MMAPIO_INTERNAL struct mmapio__sys mmapio__sys = MMAPIO__SYS_REAL;

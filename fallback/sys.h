@@ -14,6 +14,7 @@
 #define MMAPIO_SYS_H
 
 #include <stdbool.h>
+#include <pthread.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -63,6 +64,12 @@ struct mmapio__sys {
 	int (*setlk)(int fd, int type, bool wait, bool ofd, uint64_t off, uint64_t len);
 	int (*linkat)(int olddirfd, const char *from, int newdirfd, const char *to, int flags);
 	int (*fchmod)(int fd, unsigned mode);
+	/*
+	 * Not a system call, but a resource the kernel or the C library can
+	 * run out of (EAGAIN at PTHREAD_KEYS_MAX, ENOMEM), so it is injectable
+	 * too: pthread_key_create.
+	 */
+	int (*tls_key_create)(pthread_key_t *key, void (*destructor)(void *));
 };
 
 extern MMAPIO_INTERNAL struct mmapio__sys mmapio__sys;

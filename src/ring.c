@@ -48,12 +48,52 @@ MMAPIO_INTERNAL struct mmapio__op *mmapio__op_list_pop(struct op_list *list)
 	return op;
 }
 
-/* The backend's done() callback: queues the completion. */
+/* The ring's bookkeeping around op (see struct mmapio__ring_op). */
+static struct mmapio__ring_op *ring_op(struct mmapio__op *op)
+{
+	return (struct mmapio__ring_op *)(void *)op;
+}
+
+MMAPIO_INTERNAL void mmapio__ring_give(struct mmapio_ring *ring, struct mmapio__op *op)
+{
+	struct mmapio__ring_op *rop = ring_op(op);
+
+	rop->prev = NULL;
+	rop->next = ring->given;
+	if (ring->given != NULL)
+		ring->given->prev = rop;
+	ring->given = rop;
+	rop->given = true;
+}
+
+MMAPIO_INTERNAL bool mmapio__ring_take(struct mmapio_ring *ring, struct mmapio__op *op)
+{
+	struct mmapio__ring_op *rop = ring_op(op);
+
+	if (!rop->given)
+		return false;
+	if (rop->prev != NULL)
+		rop->prev->next = rop->next;
+	else
+		ring->given = rop->next;
+	if (rop->next != NULL)
+		rop->next->prev = rop->prev;
+	rop->prev = rop->next = NULL;
+	rop->given = false;
+	return true;
+}
+
+/*
+ * The engine's done() callback: queues the completion.  An operation the
+ * engine does not own (handed back a second time) is ignored, so that it
+ * completes once.
+ */
 static void ring_done(void *ctx, struct mmapio__op *op)
 {
 	struct mmapio_ring *ring = ctx;
 
-	mmapio__op_list_push(&ring->ready, op);
+	if (mmapio__ring_take(ring, op))
+		mmapio__op_list_push(&ring->ready, op);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -191,6 +231,27 @@ static int check_ring_options(const struct mmapio_ring_options *opts)
 	return 0;
 }
 
+/*
+ * Allocates a ring with nothing open yet and fills in the parameters its
+ * engine opens with.  Returns the ring (free() it until an engine is open)
+ * or NULL on ENOMEM.
+ */
+static struct mmapio_ring *ring_alloc(const struct mmapio_ring_options *opts,
+				      struct mmapio__engine_params *params)
+{
+	struct mmapio_ring *ring = calloc(1, sizeof(*ring));
+
+	if (ring == NULL)
+		return NULL;
+	ring->ev.fd = ring->ev.wfd = -1;
+	params->queue_depth = opts != NULL && opts->queue_depth != 0 ? opts->queue_depth
+								      : DEFAULT_QUEUE_DEPTH;
+	params->done = ring_done;
+	params->ctx = ring;
+	params->fallback = &mmapio__engine_blocking;
+	return ring;
+}
+
 MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapio_ring **out)
 {
 	struct mmapio__engine_params params;
@@ -202,16 +263,9 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 	r = check_ring_options(opts);
 	if (r < 0)
 		return r;
-	ring = calloc(1, sizeof(*ring));
+	ring = ring_alloc(opts, &params);
 	if (ring == NULL)
 		return -ENOMEM;
-	ring->ev.fd = ring->ev.wfd = -1;
-
-	params.queue_depth = opts != NULL && opts->queue_depth != 0 ? opts->queue_depth
-								     : DEFAULT_QUEUE_DEPTH;
-	params.done = ring_done;
-	params.ctx = ring;
-	params.fallback = &mmapio__engine_blocking;
 	r = open_backend(ring, opts != NULL ? opts->backend : MMAPIO_BACKEND_AUTO, &params);
 	if (r < 0) {
 		free(ring);
@@ -221,21 +275,76 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 	return 0;
 }
 
-MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring)
+MMAPIO_INTERNAL int mmapio__ring_open_engine(const struct mmapio__engine *engine,
+					     const struct mmapio_ring_options *opts,
+					     mmapio_ring **out)
 {
-	struct mmapio__op *op;
+	struct mmapio__engine_params params;
+	struct mmapio_ring *ring;
+	char why[128] = "";
 	int r;
 
-	if (ring == NULL)
-		return 0;
-	/*
-	 * The backend hands everything it still owns back into ring->ready,
-	 * or refuses (-EEXIST) on a thread that may not collect it, leaving
-	 * the ring whole for its own thread to close.
-	 */
-	r = ring->engine->close(ring->state);
+	if (engine == NULL || out == NULL)
+		return -EINVAL;
+	r = check_ring_options(opts);
 	if (r < 0)
 		return r;
+	ring = ring_alloc(opts, &params);
+	if (ring == NULL)
+		return -ENOMEM;
+	r = engine->open(&params, &ring->state, why, sizeof(why));
+	if (r < 0) {
+		free(ring);
+		return r;
+	}
+	ring->engine = engine;
+	snprintf(ring->reason, sizeof(ring->reason), "%s", engine->name);
+	*out = ring;
+	return 0;
+}
+
+/*
+ * Releases what the engine still owned when its close returned 0: the
+ * contract says close hands everything back, and an engine that gave up
+ * on work it could no longer collect must not leave a map counted busy for
+ * ever.  Nothing is recorded in the map: nothing is known of the data.
+ */
+static void release_kept(struct mmapio_ring *ring)
+{
+	struct mmapio__ring_op *rop;
+
+	while ((rop = ring->given) != NULL) {
+		mmapio__ring_take(ring, &rop->op);
+		if (ring->run_op == &rop->op)
+			ring->run_op = NULL;
+		mmapio__op_discard(&rop->op);
+	}
+}
+
+MMAPIO_INTERNAL int mmapio__ring_close_engine(struct mmapio_ring *ring)
+{
+	/*
+	 * The engine hands everything it still owns back into ring->ready,
+	 * or refuses (-EEXIST) on a thread that may not collect it, leaving
+	 * itself whole for its own thread to close; whatever it handed back
+	 * before refusing is queued then, and an event loop must hear of it.
+	 */
+	int r = ring->engine->close(ring->state);
+
+	if (r < 0) {
+		if (ring->ev.fd >= 0 && ring->ready.head != NULL)
+			mmapio__plat_event_signal(&ring->ev);
+		return r;
+	}
+	ring->state = NULL;
+	release_kept(ring);
+	return 0;
+}
+
+MMAPIO_INTERNAL void mmapio__ring_free(struct mmapio_ring *ring)
+{
+	struct mmapio__op *op;
+
 	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
 		mmapio__op_discard(op);
 	while ((op = mmapio__op_list_pop(&ring->ready)) != NULL) {
@@ -245,6 +354,18 @@ MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring)
 	if (ring->ev.fd >= 0)
 		mmapio__plat_event_close(&ring->ev);
 	free(ring);
+}
+
+MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring)
+{
+	int r;
+
+	if (ring == NULL)
+		return 0;
+	r = mmapio__ring_close_engine(ring);
+	if (r < 0)
+		return r;
+	mmapio__ring_free(ring);
 	return 0;
 }
 

@@ -21,17 +21,81 @@ struct op_list {
 	unsigned n;
 };
 
+/*
+ * An operation as the ring allocates it (mmapio__op_new): the engine's
+ * struct first, so that a pointer to one is a pointer to the other, then
+ * the ring's own bookkeeping, which no engine sees.  While an engine owns
+ * the operation it is on its ring's list of given operations, so that the
+ * ring knows what it is owed: an operation handed back twice completes
+ * once, and one that an engine never hands back is released at close
+ * instead of pinning its map for ever.
+ */
+struct mmapio__ring_op {
+	struct mmapio__op op;
+	struct mmapio__ring_op *prev;  /* on the ring's given list */
+	struct mmapio__ring_op *next;
+	bool given;                    /* owned by the engine, on the list */
+};
+
 struct mmapio_ring {
 	const struct mmapio__engine *engine;
 	void *state;              /* the engine's own, from engine->open */
 	struct op_list prepared;  /* prepared, not yet submitted */
 	struct op_list ready;     /* completed, not yet copied out */
+	struct mmapio__ring_op *given; /* owned by the engine, not yet handed back */
 	unsigned inflight;        /* submitted, not yet copied out */
+	struct mmapio__op *run_op; /* the one mmapio__ring_run waits for, or NULL */
 	struct mmapio__event ev;  /* of mmapio_ring_fd; fd -1 until then */
 	uint64_t n_prepared;
 	uint64_t n_completed;
 	char reason[192];         /* for mmapio_ring_backend */
 };
+
+/* Puts op, about to be submitted, on ring's list of operations its engine owns. */
+MMAPIO_INTERNAL void mmapio__ring_give(struct mmapio_ring *ring, struct mmapio__op *op);
+
+/*
+ * Takes op off ring's list of operations its engine owns.  Returns true
+ * when it was on it, false when it was not (handed back already).
+ */
+MMAPIO_INTERNAL bool mmapio__ring_take(struct mmapio_ring *ring, struct mmapio__op *op);
+
+/*
+ * Closes ring's engine, which hands back everything it owns into
+ * ring->ready; an operation it keeps although its close returns 0 (an
+ * engine that can no longer make progress and gives up) is released
+ * without a result, as mmapio__op_discard does.  Returns 0, after which
+ * only mmapio__ring_free may follow; or the engine's -errno, with the ring
+ * whole and usable and the operations handed back on the way queued (and
+ * the event signalled for them).
+ */
+MMAPIO_INTERNAL int mmapio__ring_close_engine(struct mmapio_ring *ring);
+
+/*
+ * Frees a ring whose engine is closed: discards what is prepared, finishes
+ * what is queued, closes the event.
+ */
+MMAPIO_INTERNAL void mmapio__ring_free(struct mmapio_ring *ring);
+
+/*
+ * Opens a ring on the given engine, with the options of mmapio_ring_open
+ * (whose backend field is then ignored), bypassing the choice of backend:
+ * for tests, which run the ring front end against an engine of their own.
+ * Returns 0 with *out set (close it with mmapio_ring_close); -EINVAL for a
+ * NULL engine or out or bad options; -ENOMEM; or the engine's open error.
+ */
+MMAPIO_INTERNAL int mmapio__ring_open_engine(const struct mmapio__engine *engine,
+					     const struct mmapio_ring_options *opts,
+					     mmapio_ring **out);
+
+/*
+ * Test hook: when not NULL, every default ring of the synchronous calls
+ * that opens from then on runs on this engine (see mmapio__ring_open_engine)
+ * instead of the one MMAPIO_BACKEND picks.  NULL, the default, changes
+ * nothing.  Set it while no other thread is inside the library, as the
+ * system-call table is.
+ */
+extern MMAPIO_INTERNAL const struct mmapio__engine *mmapio__default_ring_engine;
 
 /* Appends op to list. */
 MMAPIO_INTERNAL void mmapio__op_list_push(struct op_list *list, struct mmapio__op *op);
@@ -84,15 +148,36 @@ MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op);
  */
 MMAPIO_INTERNAL void mmapio__op_discard(struct mmapio__op *op);
 
+/* How mmapio__ring_run left the ring. */
+enum mmapio__run_end {
+	MMAPIO__RUN_DONE,     /* op ran; the ring is as it was */
+	MMAPIO__RUN_REFUSED,  /* the engine refused op at submit: it never ran */
+	MMAPIO__RUN_CLOSED,   /* the ring failed for good and was closed (freed) */
+	MMAPIO__RUN_BROKEN    /* it failed for good and refused to close */
+};
+
 /*
- * Runs op on ring and waits for it, ignoring signals.  The ring must hold no
- * other operation of the caller's (it is the thread's private default
- * ring).  Takes ownership of op and frees it.  Returns the operation's
- * result (>= 0 or -errno); -errno when the backend refused it; or the
- * backend's -errno of a ring-level failure, with *broken set to true, in
- * which case op stays with the backend and is discarded whenever it comes
- * back (the ring is broken, and the call does not spin on it).
+ * Runs op on ring and waits for it.  The ring must hold no other operation
+ * of the caller's (it is the thread's private default ring).  Takes
+ * ownership of op and frees it.
+ *
+ * The wait goes on through signals and passing conditions (-EINTR,
+ * -EAGAIN, -EBUSY, -ETIME from the engine): a synchronous call cannot
+ * report them and still own what it started.  A lasting ring-level failure
+ * ends the wait by closing the ring, because the engine's close hands back
+ * everything it owns once the work it started has finished: the call then
+ * reports op's own result, never a failure for work that is still running
+ * or that completed.
+ *
+ * Returns op's result (>= 0 or -errno), with *end saying what became of the
+ * ring: MMAPIO__RUN_DONE; MMAPIO__RUN_REFUSED with the engine's -errno from
+ * submit (op never ran); MMAPIO__RUN_CLOSED after a lasting failure, the
+ * ring freed (op's result, or the failure when the engine kept op although
+ * its close succeeded); MMAPIO__RUN_BROKEN with the ring-level -errno when
+ * the engine refused even the close: op stays in the ring, which the caller
+ * must stop using and keep reachable.
  */
-MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, bool *broken);
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op,
+				     enum mmapio__run_end *end);
 
 #endif

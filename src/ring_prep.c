@@ -18,11 +18,13 @@
 
 MMAPIO_INTERNAL struct mmapio__op *mmapio__op_new(enum mmapio_op kind)
 {
-	struct mmapio__op *op = calloc(1, sizeof(*op));
+	/* Room for the ring's bookkeeping (see struct mmapio__ring_op). */
+	struct mmapio__ring_op *rop = calloc(1, sizeof(*rop));
 
-	if (op != NULL)
-		op->kind = kind;
-	return op;
+	if (rop == NULL)
+		return NULL;
+	rop->op.kind = kind;
+	return &rop->op;
 }
 
 MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op)
@@ -43,7 +45,7 @@ MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op)
 	case MMAPIO_OP_FLUSH:
 		break;
 	}
-	free(op);
+	free(op); /* the struct mmapio__ring_op it starts */
 }
 
 MMAPIO_INTERNAL bool mmapio__op_is_local(const struct mmapio__op *op)

@@ -16,6 +16,25 @@
 /* Submitting and reaping                                                   */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * True for what a reap may return that is no ring-level failure but a
+ * passing condition: a signal (-EINTR), a shortage of kernel resources
+ * (-EAGAIN) or of completion-queue room (-EBUSY), a wait that ran out
+ * (-ETIME).  Engines are asked to retry the passing shortages themselves;
+ * where one does not, they must still not be taken for a broken ring.
+ */
+static bool reap_passing(int r)
+{
+	return r == -EINTR || r == -EAGAIN || r == -EBUSY || r == -ETIME;
+}
+
+/* Takes every operation of the chain off ring's given list again. */
+static void take_back(struct mmapio_ring *ring, struct mmapio__op *chain)
+{
+	for (; chain != NULL; chain = chain->next)
+		mmapio__ring_take(ring, chain);
+}
+
 MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 {
 	struct op_list backend = { 0 }, local = { 0 };
@@ -36,9 +55,13 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 		mmapio__op_list_push(mmapio__op_is_local(op) ? &local : &backend, op);
 
 	if (backend.head != NULL) {
+		/* Given first: the engine may hand them back inside submit. */
+		for (op = backend.head; op != NULL; op = op->next)
+			mmapio__ring_give(ring, op);
 		r = ring->engine->submit(ring->state, backend.head);
 		if (r < 0) {
 			/* Nothing was taken: everything stays prepared. */
+			take_back(ring, backend.head);
 			ring->prepared = backend;
 			while ((op = mmapio__op_list_pop(&local)) != NULL)
 				mmapio__op_list_push(&ring->prepared, op);
@@ -107,11 +130,29 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
 	/*
 	 * A ring-level failure is reported when there is nothing else to
 	 * report, so that an event loop learns of it instead of polling a
-	 * ring that can no longer make progress.
+	 * ring that can no longer make progress.  A passing condition is
+	 * not one: there is simply nothing ready yet.
 	 */
-	if (r < 0 && r != -EINTR && ring->ready.head == NULL)
+	if (r < 0 && !reap_passing(r) && ring->ready.head == NULL)
 		return r;
 	return finish_reaping(ring, out, max);
+}
+
+/*
+ * What a wait does with one reap result r: returns 1 to go on waiting, 0
+ * to stop and copy out what is queued, or the -errno to return (with
+ * nothing queued).  A signal ends the wait (-EINTR with nothing queued, as
+ * documented); other passing conditions do not, the deadline decides; a
+ * ring-level failure ends it.
+ */
+static int wait_goes_on(const struct mmapio_ring *ring, int r)
+{
+	if (r >= 0 || (reap_passing(r) && r != -EINTR)) {
+		if (r == -EAGAIN || r == -EBUSY)
+			mmapio__plat_yield(); /* let the shortage pass */
+		return 1;
+	}
+	return ring->ready.head == NULL ? r : 0;
 }
 
 MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *out,
@@ -137,13 +178,10 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 
 		if (ring->engine->owned(ring->state) == 0)
 			break;
-		r = ring->engine->reap(ring->state, need, left);
-		if (r < 0 && r != -ETIME) {
-			if (ring->ready.head == NULL)
-				return r;
-			break;
-		}
-		if (ring->ready.n >= min || timeout_ms == 0 || r == -ETIME)
+		r = wait_goes_on(ring, ring->engine->reap(ring->state, need, left));
+		if (r < 0)
+			return r;
+		if (r == 0 || ring->ready.n >= min || timeout_ms == 0)
 			break;
 		if (timeout_ms > 0) {
 			int64_t rest = deadline - mmapio__plat_now_ms();
@@ -191,61 +229,102 @@ MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring)
 /* ------------------------------------------------------------------------ */
 
 /*
- * Waits until the backend hands op back, finishes and frees it.  The wait
- * goes on through signals: a synchronous call has no way to report -EINTR
- * and still own what it started.  A ring-level failure ends the wait
- * instead of spinning on it; op then stays the backend's, and comes back
- * (to be discarded here or by mmapio_ring_close) if the ring ever makes
- * progress again.  Completions of operations abandoned that way are
- * discarded as they arrive, so they are never taken for op's.  Returns
- * op's result, or the backend's -errno with *broken set to true.
+ * Finishes and frees every queued completion, keeping op's result.
+ * Returns true when op was among them, with its result in *result.
  */
-static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op, bool *broken)
+static bool run_collect(struct mmapio_ring *ring, struct mmapio__op *op, int *result)
 {
 	struct mmapio__op *got;
+	bool found = false;
+
+	while ((got = mmapio__op_list_pop(&ring->ready)) != NULL) {
+		int r;
+
+		ring->inflight--;
+		ring->n_completed++;
+		r = mmapio__op_finish(got);
+		if (got == op) {
+			*result = r;
+			found = true;
+		}
+		mmapio__op_free(got);
+	}
+	return found;
+}
+
+/*
+ * After a lasting failure: closes the ring to collect op (see
+ * mmapio__ring_run).  Returns op's result, or failure when the engine kept
+ * op or refused to close.
+ */
+static int run_close(struct mmapio_ring *ring, int failure, enum mmapio__run_end *end)
+{
+	int result = failure;
+
+	if (mmapio__ring_close_engine(ring) < 0) {
+		*end = MMAPIO__RUN_BROKEN;
+		return failure;
+	}
+	/* A kept op was released by the close, which cleared run_op. */
+	if (ring->run_op != NULL)
+		run_collect(ring, ring->run_op, &result);
+	mmapio__ring_free(ring);
+	*end = MMAPIO__RUN_CLOSED;
+	return result;
+}
+
+/* Waits until the engine hands op back (see mmapio__ring_run).  Returns its result. */
+static int run_wait(struct mmapio_ring *ring, struct mmapio__op *op, enum mmapio__run_end *end)
+{
 	int r;
 
 	for (;;) {
-		while ((got = mmapio__op_list_pop(&ring->ready)) != NULL) {
-			bool mine = got == op;
-
-			ring->inflight--;
-			ring->n_completed++;
-			r = mmapio__op_finish(got);
-			mmapio__op_free(got);
-			if (mine)
-				return r;
-		}
-		if (ring->engine->owned(ring->state) == 0) {
-			*broken = true;
-			return -EIO; /* a backend that lost the operation */
-		}
-		r = ring->engine->reap(ring->state, 1, -1);
-		if (r < 0 && r != -EINTR && ring->ready.head == NULL) {
-			*broken = true;
+		if (run_collect(ring, op, &r)) {
+			ring->run_op = NULL;
 			return r;
 		}
+		/* An engine that owes nothing has lost op: its close settles it. */
+		if (ring->engine->owned(ring->state) == 0)
+			return run_close(ring, -EIO, end);
+		r = ring->engine->reap(ring->state, 1, -1);
+		if (r >= 0 || ring->ready.head != NULL)
+			continue;
+		if (reap_passing(r)) {
+			if (r != -EINTR)
+				mmapio__plat_yield();
+			continue;
+		}
+		return run_close(ring, r, end);
 	}
 }
 
-MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op, bool *broken)
+MMAPIO_INTERNAL int mmapio__ring_run(mmapio_ring *ring, struct mmapio__op *op,
+				     enum mmapio__run_end *end)
 {
 	int r;
 
-	*broken = false;
-	ring->n_prepared++;
+	*end = MMAPIO__RUN_DONE;
 	if (mmapio__op_is_local(op)) {
 		r = op->result;
 		mmapio__op_free(op);
+		ring->n_prepared++;
 		ring->n_completed++;
 		return r;
 	}
 	op->next = NULL;
+	mmapio__ring_give(ring, op);
 	r = ring->engine->submit(ring->state, op);
 	if (r < 0) {
+		mmapio__ring_take(ring, op);
 		mmapio__op_discard(op);
+		*end = MMAPIO__RUN_REFUSED;
 		return r;
 	}
+	ring->n_prepared++;
 	ring->inflight++;
-	return run_wait(ring, op, broken);
+	ring->run_op = op;
+	r = run_wait(ring, op, end);
+	if (*end == MMAPIO__RUN_BROKEN)
+		ring->run_op = NULL;
+	return r;
 }

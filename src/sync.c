@@ -32,6 +32,8 @@
 
 static _Thread_local mmapio_ring *thread_ring;
 
+MMAPIO_INTERNAL const struct mmapio__engine *mmapio__default_ring_engine;
+
 /*
  * The reason of the thread's default backend, kept here rather than in the
  * ring so that the string mmapio_default_backend hands out lives until the
@@ -92,22 +94,21 @@ static int thread_ring_key_init(void)
 		state = KEY_NONE;
 	}
 	r = mmapio__plat_tls_key_create(&thread_ring_key, thread_ring_destroy);
-	if (r == 0) {
-		r = mmapio__plat_atfork_child(thread_ring_forget_in_child);
-		/* A key without its fork hook stays: it is still of use. */
-		r = 0;
-	}
+	/* A key without its fork hook stays: it is still of use. */
+	if (r == 0)
+		(void)mmapio__plat_atfork_child(thread_ring_forget_in_child);
 	__atomic_store_n(&thread_ring_key_state, r == 0 ? KEY_READY : KEY_NONE, __ATOMIC_RELEASE);
 	return r;
 }
 
 /*
- * Drops the calling thread's default ring after a ring-level failure, so
- * that the next synchronous call opens a fresh one instead of failing the
- * same way for the rest of the thread's life.  A ring that refuses to close
- * is forgotten like a forked-away one.
+ * Forgets the calling thread's default ring after a lasting ring-level
+ * failure, so that the next synchronous call opens a fresh one instead of
+ * failing the same way for the rest of the thread's life.  mmapio__ring_run
+ * has closed it already (closed), or it refused to close and is kept
+ * reachable like a forked-away one.
  */
-static void thread_ring_drop(void)
+static void thread_ring_forget(bool closed)
 {
 	mmapio_ring *ring = thread_ring;
 
@@ -115,7 +116,7 @@ static void thread_ring_drop(void)
 		return;
 	thread_ring = NULL;
 	mmapio__plat_tls_key_set(&thread_ring_key, NULL);
-	if (mmapio_ring_close(ring) < 0)
+	if (!closed)
 		forked_away_ring = ring;
 }
 
@@ -151,7 +152,10 @@ static int default_ring(mmapio_ring **out)
 	r = thread_ring_key_init();
 	if (r < 0)
 		return r;
-	r = mmapio_ring_open(NULL, &ring);
+	if (mmapio__default_ring_engine != NULL)
+		r = mmapio__ring_open_engine(mmapio__default_ring_engine, NULL, &ring);
+	else
+		r = mmapio_ring_open(NULL, &ring);
 	if (r < 0)
 		return r;
 	r = mmapio__plat_tls_key_set(&thread_ring_key, ring);
@@ -219,15 +223,16 @@ static bool copy_uses_ring(const char *src)
 }
 
 /*
- * Runs a copy through the default ring.  Returns its result, or -errno when
- * the ring cannot be had (the copy then runs direct, so that a ring that
- * cannot open never makes a copy fail).
+ * Runs a copy through the default ring.  Returns the copy's result.  A copy
+ * that never ran on the ring runs direct instead, so that a ring that
+ * cannot be had, refuses the copy or breaks before starting it (its close
+ * hands the copy back cancelled) never makes a copy fail.
  */
 static int copy_on_ring(const char *src, const char *dst, unsigned flags)
 {
+	enum mmapio__run_end end;
 	mmapio_ring *ring = NULL;
 	struct mmapio__op *op;
-	bool broken;
 	int r;
 
 	if (default_ring(&ring) < 0)
@@ -236,9 +241,11 @@ static int copy_on_ring(const char *src, const char *dst, unsigned flags)
 	r = mmapio__copy_op(src, dst, flags, false, &op);
 	if (r < 0)
 		return r;
-	r = mmapio__ring_run(ring, op, &broken);
-	if (broken)
-		thread_ring_drop();
+	r = mmapio__ring_run(ring, op, &end);
+	if (end == MMAPIO__RUN_CLOSED || end == MMAPIO__RUN_BROKEN)
+		thread_ring_forget(end == MMAPIO__RUN_CLOSED);
+	if (end == MMAPIO__RUN_REFUSED || (end == MMAPIO__RUN_CLOSED && r == -ECANCELED))
+		return mmapio__plat_copy_file(src, dst, flags);
 	return r;
 }
 

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mmapio_copy and mmapio_delete through the calling thread's default ring:
- * exact sizes and bytes (checked with read(2)), permission bits, refusals
- * that leave every file as it was, and no descriptor leaks.
+ * mmapio_copy and mmapio_delete (direct system calls; large copies through
+ * the calling thread's default ring), and the same operations through rings
+ * on each backend: exact sizes and bytes (checked with read(2)), permission
+ * bits, refusals that leave every file as it was, and no descriptor leaks.
  */
 #include "helpers.h"
 
@@ -279,121 +280,180 @@ static bool route_path(char *buf, const char *dir, const char *name, int i)
 	return n > 0 && n < PATH_MAX;
 }
 
-/* One route's run of route_override_gives_identical_results. */
+/*
+ * One path of compare_sync_with_ring: the plain
+ * synchronous calls (ring NULL: direct system calls, large copies through
+ * the thread's default ring), or the same operations one at a time through
+ * a ring opened on an explicit backend.
+ */
 struct route_case {
-	const char *route;      /* MMAPIO_SYNC_ROUTE */
-	char dir[PATH_MAX];     /* where its files are */
+	const char *name;
+	char dir[PATH_MAX];          /* where its files are */
 };
 
 /*
- * The copies' sizes: empty, under a page, and above the size from which the
- * auto route sends copies through the ring.
+ * The copies' sizes: empty, under a page, and above the size from which a
+ * synchronous copy goes through the default ring.
  */
 static const uint64_t route_copy_sizes[] = { 0, 4095, (600u << 10) + 3 };
 
 #define ROUTE_MAP_LEN (3 * 4096 + 100)
 
 /*
- * In a forked child, so that the variable is read fresh by its first
- * synchronous call: copies, deletes and flushes with MMAPIO_SYNC_ROUTE set,
- * checking each return code.  The parent checks the bytes.
+ * Submits the one operation a prep call returning prep_rc prepared on ring
+ * and returns its completion's result, or prep_rc when the prep failed.
  */
-static void sync_ops_on_route(void *arg)
+static int ring_result(mmapio_ring *ring, int prep_rc, void *tag)
 {
-	const struct route_case *c = arg;
-	char src[PATH_MAX], dst[PATH_MAX], victim[PATH_MAX], flushed[PATH_MAX];
-	mmapio_map *map = NULL;
-	int rc;
+	struct mmapio_completion c;
 
-	TH_CHILD_CHECK(setenv("MMAPIO_SYNC_ROUTE", c->route, 1) == 0, "setenv");
-	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
-		TH_CHILD_CHECK(route_path(src, th_dir, "src", (int)i) &&
-			       route_path(dst, c->dir, "copy", (int)i), "path too long");
-		rc = mmapio_copy(src, dst, 0);
-		TH_CHILD_CHECK(rc == 0, "copy %zu: %d", i, rc);
-		rc = mmapio_copy(src, dst, 0);
-		TH_CHILD_CHECK(rc == -EEXIST, "copy %zu again: %d", i, rc);
-		rc = mmapio_copy(src, dst, MMAPIO_COPY_OVERWRITE);
-		TH_CHILD_CHECK(rc == 0, "copy %zu with overwrite: %d", i, rc);
-	}
-	TH_CHILD_CHECK(route_path(src, th_dir, "missing", -1) &&
-		       route_path(dst, c->dir, "from-missing", -1), "path too long");
-	rc = mmapio_copy(src, dst, 0);
-	TH_CHILD_CHECK(rc == -ENOENT, "copy of a missing source: %d", rc);
-
-	TH_CHILD_CHECK(route_path(victim, c->dir, "victim", -1), "path too long");
-	rc = mmapio_delete(victim);
-	TH_CHILD_CHECK(rc == 0, "delete: %d", rc);
-	rc = mmapio_delete(victim);
-	TH_CHILD_CHECK(rc == -ENOENT, "second delete: %d", rc);
-	rc = mmapio_delete(c->dir);
-	TH_CHILD_CHECK(rc == -EISDIR, "delete of a directory: %d", rc);
-
-	TH_CHILD_CHECK(route_path(flushed, c->dir, "flushed", -1), "path too long");
-	rc = mmapio_open(flushed, MMAPIO_READ_WRITE, NULL, &map);
-	TH_CHILD_CHECK(rc == 0, "open: %d", rc);
-	rc = mmapio_write(map, 100, "ranged", 6);
-	TH_CHILD_CHECK(rc == 0, "write: %d", rc);
-	rc = mmapio_flush_range(map, 100, 6);
-	TH_CHILD_CHECK(rc == 0, "flush_range: %d", rc);
-	rc = mmapio_write(map, ROUTE_MAP_LEN - 5, "whole", 5);
-	TH_CHILD_CHECK(rc == 0, "write: %d", rc);
-	rc = mmapio_flush(map);
-	TH_CHILD_CHECK(rc == 0, "flush: %d", rc);
-	rc = mmapio_flush_range(map, ROUTE_MAP_LEN, 1);
-	TH_CHILD_CHECK(rc == -ERANGE, "flush_range past the end: %d", rc);
-	rc = mmapio_close(map);
-	TH_CHILD_CHECK(rc == 0, "close: %d", rc);
+	if (prep_rc < 0)
+		return prep_rc;
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, &c, 1, 1, 30000), 1);
+	cr_assert_eq(c.user_data, tag);
+	return c.result;
 }
 
-Test(copy_delete, route_override_gives_identical_results)
+static int route_copy(mmapio_ring *ring, const char *src, const char *dst, unsigned flags)
 {
-	struct route_case cases[2] = { { .route = "ring" }, { .route = "direct" } };
-	unsigned char *want = th_malloc(ROUTE_MAP_LEN);
-	unsigned char *got[2];
+	if (ring == NULL)
+		return mmapio_copy(src, dst, flags);
+	return ring_result(ring, mmapio_ring_prep_copy(ring, src, dst, flags, ring), ring);
+}
+
+static int route_delete(mmapio_ring *ring, const char *path)
+{
+	if (ring == NULL)
+		return mmapio_delete(path);
+	return ring_result(ring, mmapio_ring_prep_delete(ring, path, ring), ring);
+}
+
+/* A flush of [off, off + len), or of the whole map when whole is set. */
+static int route_flush(mmapio_ring *ring, mmapio_map *map, uint64_t off, uint64_t len,
+		       bool whole)
+{
+	if (ring == NULL)
+		return whole ? mmapio_flush(map) : mmapio_flush_range(map, off, len);
+	if (whole) {
+		off = 0;
+		len = mmapio_len(map);
+	}
+	return ring_result(ring, mmapio_ring_prep_flush(ring, map, off, len, map), map);
+}
+
+/*
+ * Copies, deletes and flushes on one path, checking each return code (or
+ * completion result); the caller compares the bytes left behind.
+ */
+static void sync_ops_on_route(const struct route_case *c, mmapio_ring *ring)
+{
+	char src[PATH_MAX], dst[PATH_MAX], victim[PATH_MAX], flushed[PATH_MAX];
+	mmapio_map *map = NULL;
+
+	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
+		cr_assert(route_path(src, th_dir, "src", (int)i) &&
+			  route_path(dst, c->dir, "copy", (int)i));
+		TH_ASSERT_RC(route_copy(ring, src, dst, 0), 0);
+		TH_ASSERT_RC(route_copy(ring, src, dst, 0), -EEXIST);
+		TH_ASSERT_RC(route_copy(ring, src, dst, MMAPIO_COPY_OVERWRITE), 0);
+	}
+	cr_assert(route_path(src, th_dir, "missing", -1) &&
+		  route_path(dst, c->dir, "from-missing", -1));
+	TH_ASSERT_RC(route_copy(ring, src, dst, 0), -ENOENT);
+
+	cr_assert(route_path(victim, c->dir, "victim", -1));
+	TH_ASSERT_RC(route_delete(ring, victim), 0);
+	TH_ASSERT_RC(route_delete(ring, victim), -ENOENT);
+	TH_ASSERT_RC(route_delete(ring, c->dir), -EISDIR);
+
+	cr_assert(route_path(flushed, c->dir, "flushed", -1));
+	TH_ASSERT_RC(mmapio_open(flushed, MMAPIO_READ_WRITE, NULL, &map), 0);
+	TH_ASSERT_RC(mmapio_write(map, 100, "ranged", 6), 0);
+	TH_ASSERT_RC(route_flush(ring, map, 100, 6, false), 0);
+	TH_ASSERT_RC(mmapio_write(map, ROUTE_MAP_LEN - 5, "whole", 5), 0);
+	TH_ASSERT_RC(route_flush(ring, map, 0, 0, true), 0);
+	TH_ASSERT_RC(route_flush(ring, map, ROUTE_MAP_LEN, 1, false), -ERANGE);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+}
+
+/*
+ * Runs case c on ring (NULL for the synchronous calls) and closes the ring.
+ */
+static void run_route(struct route_case *c, mmapio_ring *ring)
+{
 	char p[PATH_MAX];
 
+	cr_assert(route_path(c->dir, th_dir, c->name, -1));
+	cr_assert_eq(mkdir(c->dir, 0755), 0);
+	cr_assert(route_path(p, c->dir, "victim", -1));
+	th_write_pattern_file(p, 64u << 10, 94);
+	cr_assert(route_path(p, c->dir, "flushed", -1));
+	th_write_pattern_file(p, ROUTE_MAP_LEN, 93);
+	sync_ops_on_route(c, ring);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+}
+
+/* Checks what case c left behind: the right bytes, read back with read(2). */
+static void check_route(const struct route_case *c)
+{
+	unsigned char *want = th_malloc(ROUTE_MAP_LEN);
+	char p[PATH_MAX];
+
+	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
+		cr_assert(route_path(p, c->dir, "copy", (int)i));
+		th_assert_file_pattern(p, route_copy_sizes[i], 90 + (unsigned)i);
+	}
+	cr_assert(route_path(p, c->dir, "victim", -1));
+	cr_assert(!th_exists(p), "route %s left the deleted file", c->name);
+	cr_assert(route_path(p, c->dir, "from-missing", -1));
+	cr_assert(!th_exists(p), "route %s left a failed copy's destination", c->name);
+	th_fill(want, ROUTE_MAP_LEN, 0, 93);
+	memcpy(want + 100, "ranged", 6);
+	memcpy(want + ROUTE_MAP_LEN - 5, "whole", 5);
+	cr_assert(route_path(p, c->dir, "flushed", -1));
+	th_assert_file_eq(p, want, ROUTE_MAP_LEN);
+	free(want);
+}
+
+/*
+ * The same copies, deletes and flushes as plain synchronous calls and one
+ * at a time on a ring opened on backend: the same return codes (checked as
+ * they run) and the same bytes.  A ring whose backend cannot be had here
+ * skips the test with the reason.
+ */
+static void compare_sync_with_ring(enum mmapio_backend backend, const char *name)
+{
+	struct mmapio_ring_options o = { .backend = backend };
+	struct route_case sync = { .name = "sync" };
+	struct route_case ring_case = { .name = name };
+	mmapio_ring *ring = NULL;
+	char p[PATH_MAX];
+	int r = mmapio_ring_open(&o, &ring);
+
+	if (r < 0 && backend == MMAPIO_BACKEND_URING &&
+	    (r == -ENOSYS || r == -EPERM || r == -ENOTSUP))
+		TH_SKIP("no io_uring ring here: %s", mmapio_strerror(r));
+	TH_ASSERT_RC(r, 0);
+	cr_assert_eq(mmapio_ring_backend(ring, NULL), backend);
 	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
 		cr_assert(route_path(p, th_dir, "src", (int)i));
 		th_write_pattern_file(p, route_copy_sizes[i], 90 + (unsigned)i);
 	}
-	th_fill(want, ROUTE_MAP_LEN, 0, 93);
-	for (int k = 0; k < 2; k++) {
-		cr_assert(route_path(cases[k].dir, th_dir, cases[k].route, -1));
-		cr_assert_eq(mkdir(cases[k].dir, 0755), 0);
-		cr_assert(route_path(p, cases[k].dir, "victim", -1));
-		th_write_pattern_file(p, 64u << 10, 94);
-		cr_assert(route_path(p, cases[k].dir, "flushed", -1));
-		th_write_file(p, want, ROUTE_MAP_LEN, 0644);
-		th_run_in_child(sync_ops_on_route, &cases[k]);
-	}
-	memcpy(want + 100, "ranged", 6);
-	memcpy(want + ROUTE_MAP_LEN - 5, "whole", 5);
+	run_route(&sync, NULL);
+	run_route(&ring_case, ring);
+	check_route(&sync);
+	check_route(&ring_case);
+}
 
-	/* Both routes leave the same bytes, and the right ones, read back with read(2). */
-	for (size_t i = 0; i < sizeof(route_copy_sizes) / sizeof(route_copy_sizes[0]); i++) {
-		size_t len[2];
+Test(copy_delete, sync_calls_and_a_uring_ring_give_identical_results)
+{
+	compare_sync_with_ring(MMAPIO_BACKEND_URING, "ring-uring");
+}
 
-		for (int k = 0; k < 2; k++) {
-			cr_assert(route_path(p, cases[k].dir, "copy", (int)i));
-			th_assert_file_pattern(p, route_copy_sizes[i], 90 + (unsigned)i);
-			got[k] = th_read_file(p, &len[k]);
-			cr_assert_not_null(got[k], "%s is missing", p);
-		}
-		cr_assert(len[0] == len[1] && memcmp(got[0], got[1], len[0]) == 0,
-			  "copy %zu differs between the routes", i);
-		free(got[0]);
-		free(got[1]);
-	}
-	for (int k = 0; k < 2; k++) {
-		cr_assert(route_path(p, cases[k].dir, "victim", -1));
-		cr_assert(!th_exists(p), "route %s left the deleted file", cases[k].route);
-		cr_assert(route_path(p, cases[k].dir, "from-missing", -1));
-		cr_assert(!th_exists(p), "route %s left a failed copy's destination", cases[k].route);
-		cr_assert(route_path(p, cases[k].dir, "flushed", -1));
-		th_assert_file_eq(p, want, ROUTE_MAP_LEN);
-	}
-	free(want);
+Test(copy_delete, sync_calls_and_a_blocking_ring_give_identical_results)
+{
+	compare_sync_with_ring(MMAPIO_BACKEND_FALLBACK, "ring-blocking");
 }
 
 /* Counts this process's descriptors that are io_uring instances. */
@@ -458,7 +518,8 @@ Test(copy_delete, fork_child_gets_its_own_default_ring)
 
 	if (!th_env_is_uring())
 		TH_SKIP("the blocking backend has no ring state to share across fork");
-	cr_assert_eq(setenv("MMAPIO_SYNC_ROUTE", "ring", 1), 0);
+	/* Copies this large go through the default ring (see copy_uses_ring). */
+	cr_assert_eq(mmapio_default_backend(NULL), MMAPIO_BACKEND_URING);
 	th_path(c.src, sizeof(c.src), "src");
 	th_path(c.dst, sizeof(c.dst), "second");
 	th_write_pattern_file(c.src, len, 31);
