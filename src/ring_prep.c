@@ -137,6 +137,9 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 	r = mmapio__check_options(opts, create_flags | MMAPIO_MAP_POPULATE);
 	if (r < 0)
 		return r;
+	/* Both engines refuse it alike, before anything is created. */
+	if (size > (uint64_t)INT64_MAX)
+		return -EFBIG;
 	op = mmapio__op_new(MMAPIO_OP_CREATE);
 	if (op == NULL)
 		return -ENOMEM;

@@ -731,3 +731,18 @@ Test(ring, copy_from_a_fifo_is_refused_not_hung)
 	cr_assert(!th_exists(dst), "a refused copy left its destination behind");
 	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
 }
+
+/* A size no file can have is refused by the prep call on every engine. */
+Test(ring, create_beyond_int64_max_is_efbig_on_every_engine)
+{
+	TH_PATH(p, "huge");
+	mmapio_ring *ring;
+
+	TH_ASSERT_RC(mmapio_ring_open(NULL, &ring), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_create(ring, p, (uint64_t)INT64_MAX + 1, NULL, NULL),
+		     -EFBIG);
+	TH_ASSERT_RC(mmapio_ring_prep_create(ring, p, UINT64_MAX, NULL, NULL), -EFBIG);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 0);
+	cr_assert(!th_exists(p));
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+}
