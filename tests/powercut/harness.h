@@ -101,6 +101,7 @@ int pc_drop_bdev_cache(const struct pc_env *env);
 int pc_shutdown(const struct pc_env *env);
 int pc_make_dir(const struct pc_env *env, const char *name, char *path, size_t size);
 int pc_remove_tree(const char *path);
+void pc_fsck_report(const struct pc_env *env);
 
 /* round.c */
 enum pc_round_status pc_round(struct pc_env *env, const struct pc_case *cs, unsigned round,
