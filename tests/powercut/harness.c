@@ -190,13 +190,16 @@ static int one_round(struct pc_env *env, const struct pc_case *cs, unsigned ci, 
 	struct pc_round_info info;
 	struct pc_result res = { .copy = PC_COPY_STATES };
 	enum pc_round_status st;
-	char name[64], dir[4096];
+	char name[64], dir[1024]; /* pc_make_dir refuses a longer path */
 	int r, ret = 0;
 
 	snprintf(name, sizeof(name), "c%02u-r%04u", ci, round);
 	r = pc_make_dir(env, name, dir, sizeof(dir));
 	if (r < 0) {
-		fprintf(stderr, "pc-harness: making %s/%s: %s\n", env->mnt, name, strerror(-r));
+		t->errors++;
+		snprintf(t->why, sizeof(t->why), "round %u: making %s/%s: %s", round, env->mnt,
+			 name, strerror(-r));
+		printf("  %-16s round %3u: FATAL: %s\n", cs->name, round, t->why);
 		return -1;
 	}
 	st = pc_round(env, cs, round, dir, &rep, &info);
@@ -234,7 +237,10 @@ static int one_round(struct pc_env *env, const struct pc_case *cs, unsigned ci, 
 	}
 	free(rep.v);
 	if (ret >= 0 && (r = pc_remove_tree(dir)) < 0) {
-		fprintf(stderr, "pc-harness: removing %s: %s\n", dir, strerror(-r));
+		t->errors++;
+		snprintf(t->why, sizeof(t->why), "round %u: removing %s: %s", round, dir,
+			 strerror(-r));
+		printf("  %-16s round %3u: FATAL: %s\n", cs->name, round, t->why);
 		ret = -1;
 	}
 	return ret;

@@ -87,7 +87,6 @@ enum pc_round_status {
 };
 
 struct pc_round_info {
-	double first_ms;  /* from the child's start to its first report */
 	double cut_ms;    /* from the first report to the cut */
 	char msg[2048];   /* for SKIP, ERROR, FATAL: why, with the child's stderr */
 };

@@ -241,7 +241,12 @@ static enum pc_round_status early_end(struct child_io *io, struct pc_reports *re
 	pump(io, rep, now_ms() + 5000, NULL); /* the rest of its stderr */
 	st = reap(io);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == PC_EXIT_SKIP) {
-		snprintf(info->msg, sizeof(info->msg), "%s", io->err);
+		static const char prefix[] = "pc-child: skip: ";
+		const char *why = io->err;
+
+		if (strncmp(why, prefix, sizeof(prefix) - 1) == 0)
+			why += sizeof(prefix) - 1;
+		snprintf(info->msg, sizeof(info->msg), "%s", why);
 		info->msg[strcspn(info->msg, "\n")] = '\0';
 		return PC_ROUND_SKIP;
 	}
@@ -274,11 +279,10 @@ enum pc_round_status pc_round(struct pc_env *env, const struct pc_case *cs, unsi
 			      const char *dir, struct pc_reports *rep, struct pc_round_info *info)
 {
 	struct child_io io = { .rep_fd = -1, .err_fd = -1 };
-	double start, first;
+	double first;
 	int r;
 
 	memset(info, 0, sizeof(*info));
-	start = now_ms();
 	r = spawn(env, cs, round, dir, &io);
 	if (r < 0) {
 		snprintf(info->msg, sizeof(info->msg), "starting %s: %s", env->child, strerror(-r));
@@ -286,11 +290,10 @@ enum pc_round_status pc_round(struct pc_env *env, const struct pc_case *cs, unsi
 	}
 
 	/* 1. The child is writing once it has reported its first item. */
-	pump(&io, rep, start + 20000, has_report);
+	pump(&io, rep, now_ms() + 20000, has_report);
 	if (!has_report(rep))
 		return early_end(&io, rep, info, "the child made no item durable in 20 s");
 	first = now_ms();
-	info->first_ms = first - start;
 
 	/* 2. A random moment later, with the child still at work... */
 	pump(&io, rep, first + (double)pc_random(env, env->max_delay_ms * 1000ull + 1) / 1000,
@@ -309,7 +312,7 @@ enum pc_round_status pc_round(struct pc_env *env, const struct pc_case *cs, unsi
 		reap(&io);
 		snprintf(info->msg, sizeof(info->msg), "EXT4_IOC_SHUTDOWN on %s: %s", env->mnt,
 			 strerror(-r));
-		return r == -ENOTTY || r == -EOPNOTSUPP || r == -EPERM || r == -EINVAL
+		return r == -ENOTTY || r == -EOPNOTSUPP || r == -EPERM
 			       ? PC_ROUND_NO_SHUTDOWN
 			       : PC_ROUND_FATAL;
 	}
