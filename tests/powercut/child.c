@@ -46,7 +46,6 @@ struct child {
 	unsigned char rec[PC_REC_SIZE];
 };
 
-struct method;
 typedef int (*record_step)(struct child *c, uint64_t seq);
 
 struct method {
