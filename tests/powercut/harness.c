@@ -4,7 +4,7 @@
  *
  *   pc-harness --dev /dev/loopN --mnt DIR --child PATH [--rounds N]
  *              [--case NAME[,NAME...]] [--max-delay-ms MS] [--seed S]
- *              [--mount-options OPTS] [--[no-]expect-copy-failure] [--verbose]
+ *              [--mount-options OPTS] [--verbose]
  *
  * For each case and round it mounts the ext4 filesystem on the loop device,
  * starts pc-child writing items durably and reporting each, cuts the
@@ -71,7 +71,6 @@ struct tally {
 struct options {
 	unsigned rounds;
 	bool selected[NCASES];
-	bool expect_copy_failure;
 	uint64_t seed;
 };
 
@@ -79,7 +78,7 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: pc-harness --dev DEV --mnt DIR --child PATH [--rounds N (10)]\n"
 		   "       [--case NAME[,NAME...]] [--max-delay-ms MS (250)] [--seed S]\n"
-		   "       [--mount-options OPTS] [--[no-]expect-copy-failure] [--verbose]\n"
+		   "       [--mount-options OPTS] [--verbose]\n"
 		   "cases:");
 	for (size_t i = 0; i < NCASES; i++)
 		fprintf(f, " %s", cases[i].name);
@@ -105,7 +104,7 @@ static int select_cases(struct options *o, char *list)
 
 static int parse(int argc, char **argv, struct pc_env *env, struct options *o)
 {
-	enum { O_EXPECT = 256, O_NO_EXPECT, O_MOUNT_OPTS };
+	enum { O_MOUNT_OPTS = 256 };
 	static const struct option longopts[] = {
 		{ "dev", required_argument, NULL, 'd' },
 		{ "mnt", required_argument, NULL, 'm' },
@@ -115,8 +114,6 @@ static int parse(int argc, char **argv, struct pc_env *env, struct options *o)
 		{ "max-delay-ms", required_argument, NULL, 'D' },
 		{ "seed", required_argument, NULL, 's' },
 		{ "mount-options", required_argument, NULL, O_MOUNT_OPTS },
-		{ "expect-copy-failure", no_argument, NULL, O_EXPECT },
-		{ "no-expect-copy-failure", no_argument, NULL, O_NO_EXPECT },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -134,8 +131,6 @@ static int parse(int argc, char **argv, struct pc_env *env, struct options *o)
 		case 'D': env->max_delay_ms = (unsigned)strtoul(optarg, NULL, 10); break;
 		case 's': o->seed = strtoull(optarg, NULL, 0); break;
 		case O_MOUNT_OPTS: env->mount_opts = optarg; break;
-		case O_EXPECT: o->expect_copy_failure = true; break;
-		case O_NO_EXPECT: o->expect_copy_failure = false; break;
 		case 'v': env->verbose = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
@@ -247,8 +242,7 @@ static int one_round(struct pc_env *env, const struct pc_case *cs, unsigned ci, 
 }
 
 /* The verdict of a case; returns 1 when it passed, 0 when it failed. */
-static int verdict(const struct pc_case *cs, const struct tally *t, bool expect_copy_failure,
-		   char *buf, size_t size)
+static int verdict(const struct pc_case *cs, const struct tally *t, char *buf, size_t size)
 {
 	bool broken = t->lost + t->corrupt > 0;
 
@@ -263,18 +257,13 @@ static int verdict(const struct pc_case *cs, const struct tally *t, bool expect_
 			 broken ? t->bad_rounds : t->rounds, t->rounds);
 		return broken;
 	}
-	if ((cs->flags & PC_CASE_COPY) && expect_copy_failure) {
-		snprintf(buf, size, broken ? "XFAIL (expected until the atomic replace lands)"
-					   : "pass (XPASS: expected to fail)");
-		return 1;
-	}
 	snprintf(buf, size, broken ? "FAIL" : "pass");
 	return !broken;
 }
 
 static void print_table(const struct options *o, const struct tally *t, double seconds)
 {
-	unsigned passed = 0, failed = 0, skipped = 0, xfail = 0;
+	unsigned passed = 0, failed = 0, skipped = 0;
 	char v[128], late[48];
 
 	printf("\n%-16s %6s %9s %9s %6s %7s %9s  %s\n", "case", "rounds", "reported", "checked",
@@ -288,11 +277,10 @@ static void print_table(const struct options *o, const struct tally *t, double s
 			skipped++;
 			continue;
 		}
-		if (verdict(&cases[i], &t[i], o->expect_copy_failure, v, sizeof(v)))
+		if (verdict(&cases[i], &t[i], v, sizeof(v)))
 			passed++;
 		else
 			failed++;
-		xfail += strncmp(v, "XFAIL", 5) == 0;
 		snprintf(late, sizeof(late), "%llu/%llu", (unsigned long long)t[i].late,
 			 (unsigned long long)t[i].late_bad);
 		printf("%-16s %6u %9llu %9llu %6llu %7llu %9s  %s\n", cases[i].name, t[i].rounds,
@@ -325,9 +313,6 @@ static void print_table(const struct options *o, const struct tally *t, double s
 	       "them were not intact; no call returns after a real power cut, so they are "
 	       "shown, not counted\n");
 	printf("powercut: took %.0f s\n", seconds);
-	if (xfail > 0)
-		printf("expected failures (counted as passed, --no-expect-copy-failure to count "
-		       "them as failed): %u\n", xfail);
 	printf("powercut: %u passed, %u failed", passed, failed);
 	if (skipped > 0)
 		printf(", %u skipped", skipped);
@@ -340,7 +325,7 @@ static bool any_failed(const struct options *o, const struct tally *t)
 
 	for (size_t i = 0; i < NCASES; i++)
 		if (o->selected[i] && !(t[i].skipped && t[i].rounds == 0) &&
-		    !verdict(&cases[i], &t[i], o->expect_copy_failure, v, sizeof(v)))
+		    !verdict(&cases[i], &t[i], v, sizeof(v)))
 			return true;
 	return false;
 }
@@ -348,7 +333,7 @@ static bool any_failed(const struct options *o, const struct tally *t)
 int main(int argc, char **argv)
 {
 	struct pc_env env = { .max_delay_ms = 250 };
-	struct options o = { .rounds = 10, .expect_copy_failure = true };
+	struct options o = { .rounds = 10 };
 	static struct tally t[NCASES];
 	struct timespec t0, t1;
 	bool skip_run = false;
