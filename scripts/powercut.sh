@@ -7,8 +7,7 @@
 # again, remounts it and checks what survived.  See tests/powercut/harness.c.
 #
 #   bash scripts/powercut.sh [HARNESS OPTION...]
-#     e.g. --rounds 50, --case flush,view, --seed 123, --verbose,
-#          --no-expect-copy-failure (once the atomic replace has landed)
+#     e.g. --rounds 50, --case flush,view, --seed 123, --verbose
 #
 # Exit status: 0 when every case passed, 1 when one failed, 77 (with a
 # "SKIP: ..." line) when this machine refuses loop devices or mounting.
