@@ -55,7 +55,7 @@ Test(flush, flush_range_unaligned_and_segment_flush)
 	TH_ASSERT_RC(mmapio_flush_range(map, LEN - 1, 1), 0);
 	TH_ASSERT_RC(mmapio_flush_range(map, 1, LEN - 1), 0);
 	TH_ASSERT_RC(mmapio_flush_range(map, 0, LEN), 0);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 4097, 4097), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 4097, 4097, &seg), 0);
 	TH_ASSERT_RC(mmapio_segment_write(&seg, 4096, "S", 1), 0);
 	want[4097 + 4096] = 'S';
 	TH_ASSERT_RC(mmapio_segment_flush(&seg), 0);
