@@ -1,24 +1,59 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: Apache-2.0
-"""Sums the results of every meson test log given into one closing line.
+"""Sums the results of every meson test log given into one closing line,
+"N passed, N failed, N skipped".
 
-A test program that printed Criterion's synthesis line contributes its
-passing and failing (failing + crashing) tests; any other test counts as one
-pass or one fail by meson's verdict.  A Criterion program that reports no
-failure but that meson still failed (a sanitizer error at exit, a timeout)
-adds one failure, so no red result can vanish from the total.  Usage:
-summarize.py EXTRA_PASS EXTRA_FAIL LOG.json...
+A test that printed TAP (the Criterion suites do, see tests/helpers.h)
+contributes each of its tests: "ok" passes, "ok ... # SKIP why" is
+skipped, "not ok" fails (unless marked # TODO).  A TAP test that meson
+still failed without a failing line (a sanitizer error at exit, a timeout,
+a missing plan) adds one failure, so no red result can vanish from the
+total.  Any other test counts as one pass, skip or failure by meson's
+verdict.  With --skips, every skipped test is listed with its reason
+before the closing line.
+
+Usage: summarize.py [--skips] EXTRA_PASS EXTRA_FAIL LOG.json...
 """
 import json
 import re
 import sys
 
-SYNTH = re.compile(r"Synthesis: Tested: (\d+) \| Passing: (\d+) \| Failing: (\d+) \| Crashing: (\d+)")
+TAP = re.compile(r"^(not ok|ok)\b\s*(\d+)?\s*(?:-\s*)?([^#]*?)\s*(?:#\s*(.*))?$")
+OK_RESULTS = {"OK", "EXPECTEDFAIL"}
+
+
+def tap_counts(name, stdout, skips):
+    """Returns (passed, failed, skipped, seen) for the TAP lines in stdout."""
+    passed = failed = skipped = 0
+    seen = False
+    for line in stdout.splitlines():
+        m = TAP.match(line)
+        if not m:
+            continue
+        seen = True
+        status, _, test, directive = m.groups()
+        directive = directive or ""
+        if directive.upper().startswith("TODO"):
+            passed += status == "ok"
+            continue
+        if status == "not ok":
+            failed += 1
+        elif directive.upper().startswith("SKIP"):
+            skipped += 1
+            skips.append(f"{name}: {test}: {directive[4:].strip() or 'skipped'}")
+        else:
+            passed += 1
+    return passed, failed, skipped, seen
 
 
 def main():
-    passed, failed, skipped = int(sys.argv[1]), int(sys.argv[2]), 0
-    for path in sys.argv[3:]:
+    args = sys.argv[1:]
+    list_skips = bool(args) and args[0] == "--skips"
+    if list_skips:
+        args = args[1:]
+    passed, failed, skipped = int(args[0]), int(args[1]), 0
+    skips = []
+    for path in args[2:]:
         try:
             lines = open(path).read().splitlines()
         except OSError:
@@ -29,21 +64,22 @@ def main():
             if not line.strip():
                 continue
             t = json.loads(line)
-            out = (t.get("stdout") or "") + (t.get("stderr") or "")
-            ok = t["result"] == "OK"
-            m = SYNTH.findall(out)
-            if t["result"] == "SKIP":
-                skipped += 1
-            elif m:
-                _, p, f, c = map(int, m[-1])
-                passed += p
-                failed += f + c
-                if not ok and f + c == 0:
+            name = t["name"].split(" / ")[-1]
+            p, f, s, seen = tap_counts(name, t.get("stdout") or "", skips)
+            if seen:
+                passed, failed, skipped = passed + p, failed + f, skipped + s
+                if t["result"] not in OK_RESULTS | {"SKIP"} and f == 0:
                     failed += 1
-            elif ok:
+            elif t["result"] in OK_RESULTS:
                 passed += 1
+            elif t["result"] == "SKIP":
+                skipped += 1
+                skips.append(f"{name}: skipped")
             else:
                 failed += 1
+    if list_skips:
+        for s in skips:
+            print(f"skipped: {s}")
     print(f"{passed} passed, {failed} failed, {skipped} skipped")
     return 1 if failed else 0
 

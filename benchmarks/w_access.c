@@ -207,7 +207,7 @@ static int w8_group(const struct bench_ctx *ctx, struct w8_maps *m, bool rw, boo
 		v[i].base = mmapio_base(v[i].map);
 		v[i].len = W8_LEN;
 		v[i].lock = &m->lock;
-		mmapio_segment_init(&v[i].seg, v[i].map, 0, W8_LEN);
+		mmapio_segment_init(v[i].map, 0, W8_LEN, &v[i].seg);
 		pthread_barrier_init(&v[i].barrier, NULL, 2);
 		/* The wrlock variant is the baseline on read-write maps, the bare check on read-only ones. */
 		bench_add_variant(&w, names[i], ops[i] >= OP_HAND_CHECK ? BENCH_HAND : BENCH_CORE,

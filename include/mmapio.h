@@ -8,14 +8,29 @@
  * otherwise:
  *
  *  - Functions that can fail return int: >= 0 on success, a negative errno
- *    value on failure.  mmapio_strerror() describes any return value.
- *  - Objects are returned through an out-parameter.  On failure nothing is
- *    allocated, *out is left untouched, and no descriptor or mapping leaks.
+ *    value on failure.  mmapio_strerror() describes any return value.  Each
+ *    function's comment lists every value it returns; "-errno from X" means
+ *    whatever the system call X reports, passed through.
+ *  - Objects are returned through an out-parameter, which comes last.  On
+ *    failure nothing is allocated, *out is left untouched, and no
+ *    descriptor or mapping leaks.
  *  - The library never prints, never aborts on bad input, and never exits.
  *  - Offsets and lengths are checked without overflow for any uint64_t or
  *    size_t value: a range is valid when off < mmapio_len(map) and
  *    len <= mmapio_len(map) - off.  A zero-length range at a valid offset is
  *    a no-op that succeeds; on a zero-length map every range is -ERANGE.
+ *  - Getters (mmapio_len, mmapio_mode, mmapio_fd, mmapio_base,
+ *    mmapio_ring_backend, mmapio_ring_inflight) accept NULL and then return
+ *    the zero value of their return type: 0, NULL, MMAPIO_READ_ONLY or
+ *    MMAPIO_BACKEND_AUTO (the enumerators whose value is 0).  The one getter
+ *    that returns an int in the -errno convention, mmapio_fd, returns
+ *    -EINVAL instead.  Getters never block and never fail otherwise.
+ *  - Calls that take a writable map's lock (reads, writes, views, atomics,
+ *    advice, flushes, resize) may also return -EAGAIN, passed on from
+ *    pthread_rwlock_rdlock when the process holds the system's maximum of
+ *    read locks; no other limit of the lock is reachable.
+ *  - Every function is thread-safe unless its comment says otherwise; a
+ *    ring is the exception (see "Rings").
  *
  * Error values (see also mmapio_strerror):
  *
@@ -26,11 +41,46 @@
  *   -EACCES   write, mutable view or resize on a read-only map
  *             (resize also on a copy-on-write map, see mmapio_resize)
  *   -EBUSY    resize or close while views or ring operations are held
+ *   -EDEADLK  the calling thread holds a mutable view of the map, and the
+ *             call would have to wait for that view (any access through
+ *             the lock: read, write, views, atomics)
+ *   -EFBIG    a file or size larger than this process can map (beyond
+ *             SIZE_MAX, or beyond INT64_MAX for the file system)
  *   -EFAULT   a fault (SIGBUS) caught during a guarded copy: the file was
  *             truncated underneath, the disk is full behind a sparse file,
  *             or the device reported an I/O error
+ *   -ENOMEM   the library could not allocate what the call needs
  *   -ENOTSUP  operation not supported on this platform or backend
  *   other     errors from the operating system, passed through as -errno
+ *
+ * Blocking.  These calls may block the calling thread, and no other does:
+ *
+ *  - file-system work on the calling thread: mmapio_create, mmapio_open,
+ *    mmapio_open_fd, mmapio_resize, mmapio_flush, mmapio_flush_range,
+ *    mmapio_segment_flush, mmapio_copy, mmapio_delete, and the first call
+ *    of a thread that opens its default ring (mmapio_default_backend,
+ *    large copies);
+ *  - waiting for the map's lock: mmapio_read, mmapio_segment_read and the
+ *    read views and atomics of a writable map wait while another thread
+ *    holds a mutable view or writes; mmapio_write, mmapio_segment_write and
+ *    mutable views wait while another thread holds any view or writes;
+ *    mmapio_resize waits for writers and for views that are released
+ *    meanwhile;
+ *  - page faults the kernel must serve from the device: any copy into or
+ *    out of a map, mmapio_advise with the POPULATE advice, mmapio_lock;
+ *  - rings: mmapio_ring_submit on the blocking backend (it runs the
+ *    operations before it returns), mmapio_ring_wait (up to its timeout),
+ *    and mmapio_ring_close (it waits for the operations in flight).
+ *    mmapio_ring_peek never waits.
+ *
+ * ABI.  Public structs keep reserved space so that later versions can add
+ * fields without changing their size, and hold fixed-width integers rather
+ * than enums (an enum's size is the compiler's choice); the enum types are
+ * kept for function parameters and return values, and each field says
+ * which enum its values come from.  Reserved fields of the option structs
+ * must be zero (-EINVAL otherwise; zero-initialising the struct does it);
+ * reserved fields of the structs the library fills (views, segments,
+ * completions, statistics) belong to the library: leave them alone.
  */
 #ifndef MMAPIO_H
 #define MMAPIO_H
@@ -74,11 +124,14 @@ extern "C" {
 
 /*
  * Returns the version of the library loaded at run time, encoded as
- * MMAPIO_VERSION_ENCODE does.  Thread-safe.
+ * MMAPIO_VERSION_ENCODE does.  Cannot fail.  Thread-safe.
  */
 MMAPIO_EXPORT unsigned long mmapio_version(void);
 
-/* Returns the run-time version as a static string such as "0.1.0". */
+/*
+ * Returns the run-time version as a static string such as "0.1.0", never
+ * NULL and never freed.  Thread-safe.
+ */
 MMAPIO_EXPORT const char *mmapio_version_string(void);
 
 /* ------------------------------------------------------------------------ */
@@ -87,9 +140,10 @@ MMAPIO_EXPORT const char *mmapio_version_string(void);
 
 /*
  * Returns a static string describing a return value of this library: "Success"
- * for values >= 0, the library's meaning for the errno values in the table
- * above, strerror's text for other negative values.  Thread-safe; the string
- * is never freed.
+ * for values >= 0, the library's meaning for -EINVAL, -ERANGE, -EACCES,
+ * -EBUSY, -EFAULT and -ENOTSUP (see the table above), the system's text for
+ * other negative values, "Unknown error" where there is none.  Never NULL;
+ * the string is never freed.  Thread-safe.
  */
 MMAPIO_EXPORT const char *mmapio_strerror(int err);
 
@@ -114,19 +168,21 @@ enum mmapio_mode {
 #define MMAPIO_CREATE_OR_OPEN   (1u << 4) /* create: open an existing file as it is instead */
 
 /*
- * Options for mmapio_create, mmapio_open and mmapio_open_fd.  Passing NULL
- * means all defaults, and so does a zero-initialised struct:
+ * Options for mmapio_create, mmapio_open, mmapio_open_fd and
+ * mmapio_ring_prep_create.  Passing NULL means all defaults, and so does a
+ * zero-initialised struct:
  *
  *   struct mmapio_options o = { 0 };
  *
  * Defaults: permission bits 0644 (the umask applies), create truncates or
  * extends an existing file to the size asked for, space is preallocated with
  * fallocate (falling back to ftruncate where the filesystem refuses), no
- * fsync, no address-space reservation.
+ * fsync, no address-space reservation.  The library only reads the struct,
+ * and not after the call returns.
  */
 struct mmapio_options {
-	unsigned flags;     /* MMAPIO_CREATE_* and MMAPIO_MAP_* bits */
-	unsigned perm;      /* permission bits for created files; 0 means 0644 */
+	uint32_t flags;     /* MMAPIO_CREATE_* and MMAPIO_MAP_* bits */
+	uint32_t perm;      /* permission bits (<= 07777) for created files; 0 means 0644 */
 	/*
 	 * Address space to reserve for the map, in bytes.  When larger than the
 	 * file, the map keeps a PROT_NONE reservation behind the file so that
@@ -143,40 +199,60 @@ struct mmapio_options {
  * discarded) unless MMAPIO_CREATE_EXCLUSIVE is given.  The file is made with
  * direct system calls on the calling thread: one create gains nothing from a
  * ring round trip (batches of creates go through mmapio_ring_prep_create).
+ * Blocks for the file-system work, and with MMAPIO_CREATE_DURABLE for two
+ * fsyncs.
  *
  * @param path  file to create; its directory must exist
  * @param size  length in bytes; 0 is -EINVAL (open an empty file instead)
- * @param opts  NULL for defaults
+ * @param opts  NULL for defaults; MMAPIO_CREATE_*, MMAPIO_MAP_POPULATE
  * @param[out] out  receives the map; the caller frees it with mmapio_close
  *
- * Returns 0 on success; -EINVAL for NULL path/out, size 0, unknown flags or
- * non-zero reserved fields; -EEXIST with MMAPIO_CREATE_EXCLUSIVE and an
- * existing file; -EISDIR when path is a directory; -ENOSPC when the space
- * cannot be reserved; other -errno from open, fallocate, ftruncate, mmap.
- * On failure a file this call created is removed again (a file that existed
- * before is left truncated).  Thread-safe.
+ * Returns 0 on success; -EINVAL for NULL path/out, size 0, unknown flags,
+ * permission bits beyond 07777 or non-zero reserved fields, and when path
+ * names an existing file that is not regular; -EFBIG for a size beyond
+ * SIZE_MAX or INT64_MAX; -EEXIST with MMAPIO_CREATE_EXCLUSIVE and an
+ * existing file; -EISDIR when path is a directory; -ENOENT or -ENOTDIR for
+ * a missing directory; -EACCES where permissions forbid it; -ENOSPC when
+ * the space cannot be reserved; -ENOMEM; other -errno from open,
+ * fallocate, ftruncate, fsync, fstat and mmap.  On failure a file this call
+ * created is removed again (a file that existed before is left truncated).
+ * Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_create(const char *path, uint64_t size,
 				const struct mmapio_options *opts, mmapio_map **out);
 
 /*
  * Opens the existing regular file at path and maps it in the given mode.
- * An empty file gives a map of length 0.
+ * An empty file gives a map of length 0.  Of the option flags only
+ * MMAPIO_MAP_POPULATE (prefault) and MMAPIO_CREATE_SPARSE (resize grows
+ * with ftruncate instead of fallocate) act here; the others are accepted
+ * and ignored.
  *
- * Returns 0 on success; -EINVAL for NULL arguments or an unknown mode;
- * -ENOENT for a missing file; -EISDIR for a directory; -EINVAL for a file
- * that is neither regular nor a directory; -EACCES where the file's
- * permissions forbid the mode; other -errno from open, fstat, mmap.
- * Thread-safe.
+ * @param path  file to open
+ * @param mode  MMAPIO_READ_ONLY, MMAPIO_READ_WRITE or MMAPIO_COPY_ON_WRITE
+ * @param opts  NULL for defaults
+ * @param[out] out  receives the map; the caller frees it with mmapio_close
+ *
+ * Returns 0 on success; -EINVAL for NULL arguments, an unknown mode,
+ * unknown flags or non-zero reserved fields, and for a file that is neither
+ * regular nor a directory; -ENOENT for a missing file; -EISDIR for a
+ * directory; -EACCES where the file's permissions forbid the mode; -EFBIG
+ * for a file larger than the address space; -ENOMEM; other -errno from
+ * open, fstat and mmap.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_open(const char *path, enum mmapio_mode mode,
 			      const struct mmapio_options *opts, mmapio_map **out);
 
 /*
  * Maps the regular file open on fd.  The map owns a duplicate of fd
- * (F_DUPFD_CLOEXEC); the caller keeps and closes its own descriptor.  fd
- * must be open for reading, and for writing in MMAPIO_READ_WRITE mode
- * (-EACCES otherwise).  Returns as mmapio_open, plus -EBADF for a bad fd.
+ * (F_DUPFD_CLOEXEC); the caller keeps and closes its own descriptor.
+ *
+ * @param fd  open for reading, and for writing in MMAPIO_READ_WRITE mode
+ * @param mode, opts, out  as for mmapio_open
+ *
+ * Returns as mmapio_open, plus -EBADF for a negative, closed or O_PATH fd;
+ * -EACCES when fd's access mode does not allow the map's mode; -EMFILE
+ * when the duplicate cannot be made.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
 				 const struct mmapio_options *opts, mmapio_map **out);
@@ -188,24 +264,25 @@ MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
  *
  * Returns 0, or -EBUSY (and leaves the map fully usable) while views or
  * ring operations on the map are outstanding.  Must not race with other
- * calls on the same map.
+ * calls on the same map; never blocks.
  */
 MMAPIO_EXPORT int mmapio_close(mmapio_map *map);
 
-/* Length of the map in bytes (the file size it was opened or resized to). */
+/* Length of the map in bytes (the file size it was opened or resized to); 0 for NULL. */
 MMAPIO_EXPORT uint64_t mmapio_len(const mmapio_map *map);
 
-/* Mode the map was opened in. */
+/* Mode the map was opened in; MMAPIO_READ_ONLY for NULL. */
 MMAPIO_EXPORT enum mmapio_mode mmapio_mode(const mmapio_map *map);
 
-/* The map's file descriptor, owned by the map: do not close it. */
+/* The map's file descriptor, owned by the map: do not close it.  -EINVAL for NULL. */
 MMAPIO_EXPORT int mmapio_fd(const mmapio_map *map);
 
 /*
- * Raw base pointer of the mapping (NULL for a zero-length map), for callers
- * who do their own concurrency control.  The pointer is valid until the map
- * is closed, or resized without a reservation (see mmapio_options.reserve).
- * Accesses through it are neither bounds-checked nor SIGBUS-guarded.
+ * Raw base pointer of the mapping (NULL for a zero-length map, and for
+ * NULL), for callers who do their own concurrency control.  The pointer is
+ * valid until the map is closed, or resized without a reservation (see
+ * mmapio_options.reserve).  Accesses through it are neither bounds-checked
+ * nor SIGBUS-guarded.
  */
 MMAPIO_EXPORT void *mmapio_base(mmapio_map *map);
 
@@ -216,11 +293,13 @@ MMAPIO_EXPORT void *mmapio_base(mmapio_map *map);
 /*
  * Copies len bytes at off out of the map into dst.  On read-write and
  * copy-on-write maps it holds the map's read lock for the copy, so it never
- * sees a half-applied mmapio_write; on read-only maps it takes no lock.
+ * sees a half-applied mmapio_write (and waits for one); on read-only maps it
+ * takes no lock.
  *
  * Returns 0; -EINVAL for NULL map or dst (dst may be NULL when len is 0);
- * -ERANGE for a range outside the map; -EFAULT when the copy faulted (the
- * file shrank underneath or the device failed): dst's contents are then
+ * -ERANGE for a range outside the map; -EDEADLK when the calling thread
+ * holds a mutable view of the map; -EFAULT when the copy faulted (the file
+ * shrank underneath or the device failed): dst's contents are then
  * unspecified.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t len);
@@ -235,11 +314,16 @@ MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t l
  * bytes at once, as both share the page cache.  Copy-on-write maps always
  * copy through the mapping.
  *
- * Returns 0; -EINVAL for NULL arguments; -EACCES on a read-only map; -ERANGE
- * for a range outside the map; -EFAULT when the copy faulted or the file was
- * found shorter than the map (truncated underneath, no space behind a sparse
- * file, I/O error); -ENOSPC or -EIO where pwrite reported them.  On failure
- * the range holds an unspecified mix of old and new bytes.  Thread-safe.
+ * A thread must not call it while it holds a read view of the same map: the
+ * write lock would wait for the thread itself, for ever.
+ *
+ * Returns 0; -EINVAL for NULL arguments (src may be NULL when len is 0);
+ * -EACCES on a read-only map; -ERANGE for a range outside the map;
+ * -EDEADLK when the calling thread holds a mutable view of the map;
+ * -EFAULT when the copy faulted or the file was found shorter than the map
+ * (truncated underneath, no space behind a sparse file, I/O error);
+ * -ENOSPC, -EIO and other -errno from pwrite and fstat.  On failure the
+ * range holds an unspecified mix of old and new bytes.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, size_t len);
 
@@ -248,49 +332,66 @@ MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, s
 /* ------------------------------------------------------------------------ */
 
 /*
- * A borrowed window into the map.  data/len are for the caller; the private
- * fields must not be touched.  A view holds the map's read lock (read view
- * on a writable map) or write lock (mutable view) until released, so
- * mmapio_write, mutable views and resize wait for it, and close and resize
- * fail with -EBUSY while it is out.
+ * A borrowed window into the map.  data and len are for the caller; the
+ * fields after them are the library's: mmapio_view_read and
+ * mmapio_view_write fill them, mmapio_view_release reads them and zeroes
+ * the whole view.  Do not change them, copy a view to release it twice, or
+ * release a view that was never filled (a zeroed one is fine).
+ *
+ * A view holds the map's read lock (read view on a writable map) or write
+ * lock (mutable view) until released, so mmapio_write, mutable views and
+ * resize wait for it, and close and resize fail with -EBUSY while it is out.
+ * It may be released on any thread.
  *
  * Views are NOT guarded against SIGBUS: if another process truncates the
  * file, touching view memory past the new end of file kills the process
  * with SIGBUS like any mapping does.  Use mmapio_read/mmapio_write where
  * the file may change size underneath.
  *
- * A thread must not call mmapio_write, take a mutable view or resize a map
- * while it holds a view of that same map: the write lock would wait for
- * the thread itself.
+ * A thread must not call mmapio_write or take a mutable view of a map while
+ * it holds a read view of that same map: the write lock would wait for the
+ * thread itself.  While it holds a mutable view, every call on that map
+ * that takes the lock returns -EDEADLK instead of waiting.
  */
 struct mmapio_view {
-	void *data;
-	size_t len;
-	/* private fields follow */
-	mmapio_map *map_;
-	unsigned kind_;
-	unsigned reserved_;
+	void *data;           /* first byte of the range; NULL when released */
+	size_t len;           /* length of the range in bytes */
+	/* The library's (see above): */
+	mmapio_map *map_;     /* the map the view holds */
+	uint32_t kind_;       /* what the view holds: no lock, read lock, write lock */
+	uint32_t reserved_;   /* reserved for the library */
+	void *reserved_words_[4]; /* reserved for the library (libuv's reserved[]) */
 };
 
 /*
- * Borrows len bytes at off for reading.  Returns 0 with *out filled in;
- * -EINVAL for NULL arguments; -ERANGE for a range outside the map.  Release
- * with mmapio_view_release.  Thread-safe.
+ * Borrows len bytes at off for reading.
+ *
+ * @param[out] out  filled in on success; release it with mmapio_view_release
+ *
+ * Returns 0; -EINVAL for NULL arguments; -ERANGE for a range outside the
+ * map; -EDEADLK when the calling thread holds a mutable view of the map.
+ * Waits while another thread writes or holds a mutable view.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_view_read(mmapio_map *map, uint64_t off, size_t len,
 				   struct mmapio_view *out);
 
 /*
  * Borrows len bytes at off for writing, holding the write lock until the
- * view is released.  Returns 0; -EINVAL; -EACCES on a read-only map;
- * -ERANGE.  Thread-safe.
+ * view is released; waits until no other thread holds a view or writes.
+ *
+ * @param[out] out  filled in on success; release it with mmapio_view_release
+ *
+ * Returns 0; -EINVAL for NULL arguments; -EACCES on a read-only map;
+ * -ERANGE for a range outside the map; -EDEADLK when the calling thread
+ * holds a mutable view of the map already.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_view_write(mmapio_map *map, uint64_t off, size_t len,
 				    struct mmapio_view *out);
 
 /*
- * Releases a view from mmapio_view_read or mmapio_view_write and clears it.
- * NULL or an already released (zeroed) view is a no-op.
+ * Releases a view from mmapio_view_read or mmapio_view_write and zeroes it.
+ * NULL or an already released (zeroed) view is a no-op.  Cannot fail and
+ * never blocks.  Any thread may release a view.
  */
 MMAPIO_EXPORT void mmapio_view_release(struct mmapio_view *view);
 
@@ -303,14 +404,17 @@ MMAPIO_EXPORT void mmapio_view_release(struct mmapio_view *view);
  * 32-bit words of the map, for counters and flags shared between threads or
  * between processes mapping the same file read-write.  off must be a
  * multiple of the word size.  They take no write lock (writable maps hold
- * the read lock only to keep resize out), and like views they are not
- * guarded against SIGBUS.  Thread-safe.
+ * the read lock only to keep resize out, so they wait while another thread
+ * holds a mutable view), and like views they are not guarded against
+ * SIGBUS.  Thread-safe.
  *
  * Each returns 0 (the CAS calls: 1 when the word held *expected and was
  * replaced by desired, 0 when it was not, with *expected updated to the
  * value found); -EINVAL for NULL arguments or a misaligned offset; -ERANGE
  * for a word outside the map; -EACCES for store, add or CAS on a read-only
- * map.  fetch_add stores the previous value in *old when old is not NULL.
+ * map; -EDEADLK when the calling thread holds a mutable view of the map.
+ * load stores the word in *out; fetch_add stores the previous value in *old
+ * when old is not NULL.
  */
 MMAPIO_EXPORT int mmapio_atomic_load_u64(mmapio_map *map, uint64_t off, uint64_t *out);
 MMAPIO_EXPORT int mmapio_atomic_store_u64(mmapio_map *map, uint64_t off, uint64_t value);
@@ -332,39 +436,72 @@ MMAPIO_EXPORT int mmapio_atomic_cas_u32(mmapio_map *map, uint64_t off, uint32_t 
 /*
  * A value naming a range of a map.  Accessors take offsets relative to the
  * segment and check them against the segment and, again, against the map
- * (which may have shrunk since the segment was made).  Segments own nothing.
+ * (which may have shrunk since the segment was made).  Segments own
+ * nothing: the map must outlive every use of them.  map, off and len may be
+ * read; make segments with mmapio_segment_init or mmapio_segment_sub, which
+ * zero the reserved words (a segment built by hand must zero them too).
  */
 struct mmapio_segment {
 	mmapio_map *map;
 	uint64_t off;
 	uint64_t len;
+	uint64_t reserved[2]; /* the library's: zero, leave them alone */
 };
 
-/* Fills *out with the range [off, off + len) of map.  Returns 0, -EINVAL, -ERANGE. */
-MMAPIO_EXPORT int mmapio_segment_init(struct mmapio_segment *out, mmapio_map *map,
-				      uint64_t off, uint64_t len);
+/*
+ * Fills *out with the range [off, off + len) of map.
+ *
+ * @param[out] out  the segment; nothing to free
+ *
+ * Returns 0; -EINVAL for NULL map or out; -ERANGE for a range outside the
+ * map (a zero-length range at a valid offset is fine).  Never blocks.
+ */
+MMAPIO_EXPORT int mmapio_segment_init(mmapio_map *map, uint64_t off, uint64_t len,
+				      struct mmapio_segment *out);
 
-/* Fills *out with [off, off + len) relative to seg.  Returns 0, -EINVAL, -ERANGE. */
+/*
+ * Fills *out with [off, off + len) relative to seg.  out may be seg itself.
+ * Returns 0; -EINVAL for NULL seg, seg->map or out; -ERANGE for a range
+ * outside the segment.  Never blocks.
+ */
 MMAPIO_EXPORT int mmapio_segment_sub(const struct mmapio_segment *seg, uint64_t off,
 				     uint64_t len, struct mmapio_segment *out);
 
-/* mmapio_read relative to the segment.  Returns as mmapio_read. */
+/*
+ * mmapio_read relative to the segment.  Returns as mmapio_read, with -EINVAL
+ * for NULL seg or seg->map and -ERANGE for a range outside the segment too.
+ */
 MMAPIO_EXPORT int mmapio_segment_read(const struct mmapio_segment *seg, uint64_t off,
 				      void *dst, size_t len);
 
-/* mmapio_write relative to the segment.  Returns as mmapio_write. */
+/*
+ * mmapio_write relative to the segment.  Returns as mmapio_write, with
+ * -EINVAL for NULL seg or seg->map and -ERANGE for a range outside the
+ * segment too.
+ */
 MMAPIO_EXPORT int mmapio_segment_write(const struct mmapio_segment *seg, uint64_t off,
 				       const void *src, size_t len);
 
-/* A read view of the whole segment.  Returns as mmapio_view_read. */
+/*
+ * A read view of the whole segment.  Returns as mmapio_view_read, with
+ * -EINVAL for NULL seg or seg->map and -ERANGE for a segment longer than
+ * SIZE_MAX too.
+ */
 MMAPIO_EXPORT int mmapio_segment_view_read(const struct mmapio_segment *seg,
 					   struct mmapio_view *out);
 
-/* A mutable view of the whole segment.  Returns as mmapio_view_write. */
+/*
+ * A mutable view of the whole segment.  Returns as mmapio_view_write, with
+ * -EINVAL for NULL seg or seg->map and -ERANGE for a segment longer than
+ * SIZE_MAX too.
+ */
 MMAPIO_EXPORT int mmapio_segment_view_write(const struct mmapio_segment *seg,
 					    struct mmapio_view *out);
 
-/* Makes the segment durable.  Returns as mmapio_flush_range. */
+/*
+ * Makes the segment durable.  Returns as mmapio_flush_range, with -EINVAL
+ * for NULL seg or seg->map.
+ */
 MMAPIO_EXPORT int mmapio_segment_flush(const struct mmapio_segment *seg);
 
 /* ------------------------------------------------------------------------ */
@@ -374,38 +511,46 @@ MMAPIO_EXPORT int mmapio_segment_flush(const struct mmapio_segment *seg);
 /*
  * Makes the whole map durable with msync(MS_SYNC) semantics: returns 0 only
  * once the data is on stable storage as far as the OS can promise.  Runs
- * msync(MS_SYNC) on the calling thread: one flush through the thread's
- * default ring measured slower on io_uring (README, "Synchronous calls:
- * ring or direct"); MMAPIO_SYNC_ROUTE=ring sends it through the ring
- * instead (IORING_OP_FSYNC with IORING_FSYNC_DATASYNC on io_uring).
+ * msync(MS_SYNC) on the calling thread and blocks until it is done: one
+ * flush through a ring measured slower on io_uring (README, "Synchronous
+ * calls: ring or direct"); batches of flushes go through
+ * mmapio_ring_prep_flush.
  *
  * Read-only maps: 0.  Copy-on-write maps: 0, as their changes never reach
  * the file.  After a flush has failed with a write-back error the kernel may
  * have dropped the dirty pages, so the map remembers the first such error
  * and every later flush of it returns that error too.
  *
- * Returns 0; -EINVAL for NULL; -EIO, -ENOSPC and other -errno from the sync.
- * Thread-safe; does not block readers or writers of the map.
+ * Returns 0; -EINVAL for NULL; -EIO, -ENOSPC, -EDQUOT and other -errno
+ * from msync (or the map's remembered error); -ENOMEM; -ERANGE only when
+ * other threads shrink the map again and again while the flush looks up
+ * its length.  Thread-safe; does not block readers or writers of the map.
  */
 MMAPIO_EXPORT int mmapio_flush(mmapio_map *map);
 
 /*
- * Makes [off, off + len) durable, rounded out to whole pages.  Returns as
- * mmapio_flush, plus -ERANGE for a range outside the map.
+ * Makes [off, off + len) durable, rounded out to whole pages.  A zero-length
+ * range at a valid offset syncs nothing and returns the map's remembered
+ * write-back error, if any.  Returns as mmapio_flush, plus -ERANGE for a
+ * range outside the map.
  */
 MMAPIO_EXPORT int mmapio_flush_range(mmapio_map *map, uint64_t off, uint64_t len);
 
 /*
  * Changes the file's size to new_size and the map with it, under the write
- * lock.  Growth reads as zero (preallocated unless the map was created with
- * MMAPIO_CREATE_SPARSE); shrinking unmaps the tail before the file is cut,
- * so no page stays mapped past end of file.  Growth within the map's
- * reservation keeps the base pointer; growth beyond it may move it.
+ * lock.  Growth reads as zero (preallocated unless the map was created or
+ * opened with MMAPIO_CREATE_SPARSE); shrinking unmaps the tail before the
+ * file is cut, so no page stays mapped past end of file.  Growth within the
+ * map's reservation keeps the base pointer; growth beyond it may move it.
+ * Waits for writers of other threads.
  *
  * Returns 0; -EINVAL for NULL or new_size 0; -EACCES on read-only and
- * copy-on-write maps (their changes must not reach the file); -EBUSY while
- * views or ring operations are outstanding; -ENOMEM, -ENOSPC and other
- * -errno from the OS, leaving the map and the file at their old size.
+ * copy-on-write maps (their changes must not reach the file); -EFBIG for a
+ * size beyond SIZE_MAX or INT64_MAX; -EBUSY while views (of any thread,
+ * the caller's own included) or ring operations on the map are
+ * outstanding; -ENOMEM, -ENOSPC, -EDQUOT and other -errno from fallocate,
+ * ftruncate, mmap, mremap and munmap, leaving the map and the file at their
+ * old size.
  */
 MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size);
 
@@ -427,15 +572,19 @@ enum mmapio_advice {
  * Gives the kernel advice about [off, off + len), rounded out to pages.
  * Returns 0; -EINVAL for NULL or an unknown advice; -ERANGE; -EACCES for
  * POPULATE_WRITE on a read-only map; -ENOTSUP where the kernel lacks the
- * advice; other -errno from madvise.  Thread-safe.
+ * POPULATE advice; -EFAULT when populating met a page past end of file or
+ * an I/O error; -ENOMEM and other -errno from madvise.  The POPULATE advice
+ * blocks until the pages are in.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_advise(mmapio_map *map, uint64_t off, uint64_t len,
 				enum mmapio_advice advice);
 
 /*
- * Locks [off, off + len), rounded out to pages, into memory (mlock), or
- * unlocks it.  Returns 0; -EINVAL; -ERANGE; -ENOMEM or -EPERM from mlock
- * when RLIMIT_MEMLOCK is too small.  Thread-safe.
+ * Locks [off, off + len), rounded out to pages, into memory (mlock, which
+ * faults the pages in and so may block), or unlocks it (munlock).  Returns
+ * 0; -EINVAL for NULL; -ERANGE; -ENOMEM or -EPERM from mlock when
+ * RLIMIT_MEMLOCK is too small; -EAGAIN from mlock when the pages cannot be
+ * locked for now; other -errno from munlock.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_lock(mmapio_map *map, uint64_t off, uint64_t len);
 MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
@@ -449,25 +598,31 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
 
 /*
  * Copies the regular file src to dst: size and bytes exact, permission bits
- * of src.  Sources under 512 KiB are copied with direct system calls on
- * the calling thread, larger ones through the thread's default ring, where
- * each was measured faster (README, "Synchronous calls: ring or direct");
- * MMAPIO_SYNC_ROUTE=ring|direct overrides the choice.
+ * of src.  Blocks until the copy is complete.  Sources under 512 KiB are
+ * copied with direct system calls on the calling thread, larger ones
+ * through the thread's default ring (opened on first use), where each was
+ * measured faster (README, "Synchronous calls: ring or direct").
  *
- * Returns 0; -EINVAL for NULL paths or unknown flags, and when src and dst
- * name the same file (which is left intact); -EEXIST when dst exists and
- * MMAPIO_COPY_OVERWRITE was not given; -ENOENT for a missing src or a
- * missing destination directory; -EISDIR when src is a directory; other
- * -errno from the OS.  A failed copy removes the partial destination it
- * created.  Thread-safe.
+ * Returns 0; -EINVAL for NULL paths or unknown flags, when src is neither
+ * regular nor a directory (a FIFO, a device), when an existing dst is not
+ * a regular file, and when src and dst name the same file (which is left
+ * intact); -EEXIST when dst exists and MMAPIO_COPY_OVERWRITE was not given;
+ * -ENOENT for a missing src or a missing destination directory; -EISDIR
+ * when src or dst is a directory; -EACCES where permissions forbid it;
+ * -ENOSPC, -EDQUOT, -EIO and other -errno from open, fstat, fchmod,
+ * copy_file_range, read, write, fsync and close; -ENOMEM; for copies that
+ * go through the default ring, the errors of opening it (see
+ * mmapio_default_backend) and the -errno of a ring-level failure.  A failed
+ * copy removes the partial destination it created.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_copy(const char *src, const char *dst, unsigned flags);
 
 /*
  * Removes the file at path with unlink(2) on the calling thread, which
- * measured faster than a round trip through the default ring
- * (MMAPIO_SYNC_ROUTE=ring overrides).  Returns 0; -EINVAL for NULL;
- * -ENOENT; -EISDIR for a directory; other -errno.  Thread-safe.
+ * measured faster than a round trip through a ring.  Returns 0; -EINVAL
+ * for NULL; -ENOENT for a missing file; -EISDIR for a directory; -ENOTDIR,
+ * -EACCES, -EPERM, -EROFS, -EBUSY and other -errno from unlink; -ENOMEM.
+ * Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_delete(const char *path);
 
@@ -501,16 +656,21 @@ enum mmapio_backend {
 	MMAPIO_BACKEND_FALLBACK = 2  /* blocking system calls */
 };
 
+/*
+ * Options for mmapio_ring_open.  NULL means all defaults, and so does a
+ * zero-initialised struct.  Read only during the call.
+ */
 struct mmapio_ring_options {
-	unsigned queue_depth;        /* operations in flight; 0 means 64 */
-	unsigned flags;              /* none defined yet; must be 0 */
+	uint32_t queue_depth;        /* operations in flight; 0 means 64 */
+	uint32_t flags;              /* none defined yet; must be 0 */
 	/*
-	 * AUTO follows the MMAPIO_BACKEND environment variable (uring,
-	 * fallback or auto) when it is set, and picks io_uring where it can
-	 * otherwise.  URING or FALLBACK ignore the environment.
+	 * An enum mmapio_backend value.  AUTO follows the MMAPIO_BACKEND
+	 * environment variable (uring, fallback or auto) when it is set, and
+	 * picks io_uring where it can otherwise.  URING or FALLBACK ignore the
+	 * environment.
 	 */
-	enum mmapio_backend backend;
-	unsigned reserved0;          /* must be zero */
+	uint32_t backend;
+	uint32_t reserved0;          /* must be zero */
 	uint64_t reserved[6];        /* must be zero */
 };
 
@@ -521,11 +681,12 @@ enum mmapio_op {
 	MMAPIO_OP_FLUSH = 4
 };
 
+/* One finished operation, as mmapio_ring_peek and mmapio_ring_wait fill it. */
 struct mmapio_completion {
-	enum mmapio_op op;   /* which kind of operation completed */
-	int result;          /* 0 on success, -errno on failure */
+	uint32_t op;         /* which kind of operation completed: an enum mmapio_op value */
+	int32_t result;      /* 0 on success, -errno on failure (as the synchronous call) */
 	void *user_data;     /* the pointer given to the prep call */
-	uint64_t reserved;
+	uint64_t reserved;   /* the library's: leave it alone */
 };
 
 /* A byte range, for mmapio_ring_prep_flush_ranges. */
@@ -541,7 +702,7 @@ struct mmapio_ring_stats {
 	uint64_t uring_sqes;      /* requests submitted to io_uring */
 	uint64_t uring_enters;    /* io_uring_enter system calls made */
 	uint64_t blocking_ops;    /* operations run with blocking calls */
-	uint64_t reserved[3];
+	uint64_t reserved[3];     /* the library's: zero today */
 };
 
 /*
@@ -550,9 +711,17 @@ struct mmapio_ring_stats {
  * backend under MMAPIO_BACKEND_AUTO and is returned under
  * MMAPIO_BACKEND_URING.
  *
- * Returns 0 with *out set (free with mmapio_ring_close); -EINVAL for NULL
- * out, unknown flags or non-zero reserved fields; -ENOTSUP for
- * MMAPIO_BACKEND_URING in a build without io_uring; setup errors as above.
+ * @param opts  NULL for defaults
+ * @param[out] out  receives the ring; the caller frees it with mmapio_ring_close
+ *
+ * Returns 0; -EINVAL for NULL out, unknown flags, an unknown backend or
+ * non-zero reserved fields; -ENOMEM; -ENOTSUP for MMAPIO_BACKEND_URING in a
+ * build without io_uring; -ENOSYS, -EPERM (seccomp, the io_uring_disabled
+ * sysctl) or -ENOMEM from io_uring_setup under MMAPIO_BACKEND_URING (or
+ * AUTO with MMAPIO_BACKEND=uring); any other -errno from io_uring_setup
+ * (-EMFILE, -ENFILE, -EINVAL) under every choice that tries io_uring, as
+ * it is not a reason to fall back.  Thread-safe (each ring is then its
+ * opener's).
  */
 MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapio_ring **out);
 
@@ -560,57 +729,69 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
  * Waits for every submitted operation to complete, discards completions not
  * yet reaped and operations prepared but not submitted, and frees the ring.
  * No descriptor leaks.  NULL is a no-op.  Call it from the thread that
- * opened the ring.
- *
- * Returns 0; or -EEXIST, leaving the ring open and usable, when another
- * thread calls it while operations are in flight on an io_uring ring that
- * the kernel lets only its opening thread collect from (a single-issuer
- * ring; this version does not set rings up that way).  Close it from its
- * own thread then.
+ * opened the ring.  Returns 0; it cannot fail.
  */
 MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring);
 
 /*
- * Which backend the ring runs on, and why, as a static string such as
+ * Which backend the ring runs on (never MMAPIO_BACKEND_AUTO for a ring; AUTO
+ * for NULL), and why: when reason is not NULL it receives a string such as
  * "io_uring" or "blocking: io_uring_setup: Operation not permitted" that
- * stays valid until the ring is closed.  reason may be NULL.
+ * stays valid until the ring is closed ("no ring" for NULL, static).
  */
 MMAPIO_EXPORT enum mmapio_backend mmapio_ring_backend(const mmapio_ring *ring,
 						      const char **reason);
 
 /*
  * The same for the calling thread's default ring, which the synchronous
- * calls use where they go through a ring (copies of 512 KiB and more, or
- * every call with MMAPIO_SYNC_ROUTE=ring), and which is opened on first
- * use.  mmapio_create, mmapio_delete, mmapio_flush and smaller copies run
- * direct system calls on the calling thread and do not need it.  Returns
- * the backend (>= 0), or -errno when the default ring cannot be opened (for
- * example MMAPIO_BACKEND=uring on a system without io_uring).  The reason
- * string is valid until the thread exits.  Like the thread's first
- * synchronous call, it fixes the thread's MMAPIO_SYNC_ROUTE.
+ * calls use where they go through a ring (copies of 512 KiB and more), and
+ * which is opened on first use.  mmapio_create, mmapio_delete,
+ * mmapio_flush and smaller copies run direct system calls on the calling
+ * thread and do not need it.  Returns the backend (>= 0); or, when the
+ * default ring cannot be opened, the errors of mmapio_ring_open with
+ * default options (for example -EPERM for MMAPIO_BACKEND=uring where
+ * seccomp refuses io_uring, -ENOTSUP for it in a build without io_uring),
+ * and -EAGAIN or -ENOMEM when the thread-exit hook cannot be created.  When
+ * reason is not NULL it receives a string that is valid until the thread
+ * exits.  Thread-safe: each thread has its own default ring.
  */
 MMAPIO_EXPORT int mmapio_default_backend(const char **reason);
 
 /*
  * Prepares the creation of a file of size bytes (0 allowed here: an empty
  * file), honouring opts' perm, MMAPIO_CREATE_EXCLUSIVE, MMAPIO_CREATE_SPARSE
- * and MMAPIO_CREATE_DURABLE.  The path is copied.  Returns 0, or -EINVAL for
- * NULL ring or path, unknown flags or non-zero reserved fields; -ENOMEM.
+ * and MMAPIO_CREATE_DURABLE (MMAPIO_MAP_POPULATE is accepted and does
+ * nothing).  The path is copied; opts is read during the call only.
+ * Returns 0; -EINVAL for NULL ring or path, unknown flags, permission bits
+ * beyond 07777 or non-zero reserved fields; -ENOMEM.  The completion carries
+ * what mmapio_create would return for the file itself.  Never blocks.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, uint64_t size,
 					  const struct mmapio_options *opts, void *user_data);
 
-/* Prepares mmapio_copy(src, dst, flags).  Paths are copied.  Returns 0, -EINVAL, -ENOMEM. */
+/*
+ * Prepares mmapio_copy(src, dst, flags).  Paths are copied (relative ones
+ * made absolute against the current directory now).  Returns 0; -EINVAL
+ * for NULL ring or paths, or unknown flags; -ENOMEM.  The completion
+ * carries what mmapio_copy would return.  Never blocks.
+ */
 MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, const char *dst,
 					unsigned flags, void *user_data);
 
-/* Prepares mmapio_delete(path).  The path is copied.  Returns 0, -EINVAL, -ENOMEM. */
+/*
+ * Prepares mmapio_delete(path).  The path is copied (a relative one made
+ * absolute now).  Returns 0; -EINVAL for NULL ring or path; -ENOMEM.  The
+ * completion carries what mmapio_delete would return.  Never blocks.
+ */
 MMAPIO_EXPORT int mmapio_ring_prep_delete(mmapio_ring *ring, const char *path, void *user_data);
 
 /*
  * Prepares mmapio_flush_range(map, off, len).  The map must stay open until
- * the completion is reaped: mmapio_close returns -EBUSY before then.
- * Returns 0; -EINVAL; -ERANGE for a range outside the map.
+ * the completion is reaped: mmapio_close returns -EBUSY before then, and so
+ * does mmapio_resize.  Returns 0; -EINVAL for NULL ring or map; -ERANGE
+ * for a range outside the map; -ENOMEM.  The completion carries what
+ * mmapio_flush_range would return (0 for read-only and copy-on-write maps).
+ * Never blocks.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uint64_t off,
 					 uint64_t len, void *user_data);
@@ -618,35 +799,41 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uin
 /*
  * Prepares one flush covering n ranges of map: they are coalesced and made
  * durable with as few data syncs as possible, and complete as one
- * operation.  The array is copied.  Returns 0; -EINVAL (n == 0 included);
- * -ERANGE when any range is outside the map; -ENOMEM.
+ * operation.  The array is read during the call only.  Returns 0; -EINVAL
+ * for NULL ring, map or ranges, or n == 0; -ERANGE when any range is
+ * outside the map; -ENOMEM.  Never blocks.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *map,
 						const struct mmapio_range *ranges, size_t n,
 						void *user_data);
 
 /*
- * Hands every prepared operation to the backend.  Returns the number of
- * operations handed over (>= 0), or -errno for a ring-level failure in
- * which case nothing was handed over and the operations stay prepared.
+ * Hands every prepared operation to the backend.  On the blocking backend
+ * the operations run before it returns.  Returns the number of operations
+ * handed over (>= 0, 0 when none was prepared); -EINVAL for NULL;
+ * -EOVERFLOW when more than INT_MAX operations are prepared; or the -errno
+ * of a ring-level failure, in which case nothing was handed over and the
+ * operations stay prepared.
  */
 MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring);
 
 /*
  * Copies up to max completions that are ready into out without blocking.
- * Returns the number copied (0 when none is ready); -EINVAL; or, with
- * nothing to copy, the -errno of a ring-level failure (io_uring_enter
- * failing for good, for example -EBADFD), after which the operations stay
- * in flight: polling again will not help until the cause is gone.
+ * Returns the number copied (0 when none is ready); -EINVAL for NULL ring,
+ * NULL out with max > 0, or max > INT_MAX; or, with nothing to copy, the
+ * -errno of a ring-level failure (io_uring_enter failing for good, for
+ * example -EBADFD), after which the operations stay in flight: polling
+ * again will not help until the cause is gone.
  */
 MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max);
 
 /*
  * Waits until at least min completions are ready (min <= max, at most the
- * number outstanding), or timeout_ms passes (-1: no limit), then copies up
- * to max of them into out.  Returns the number copied, which may be fewer
- * than min on timeout; -EINVAL for bad arguments; -EINTR if a signal
+ * number outstanding), or timeout_ms passes (-1: no limit, 0: do not wait),
+ * then copies up to max of them into out.  Returns the number copied, which
+ * may be fewer than min on timeout; -EINVAL for NULL ring, NULL out with
+ * max > 0, min > max, max > INT_MAX or timeout_ms < -1; -EINTR if a signal
  * interrupted the wait with nothing reaped; or, with nothing reaped, the
  * -errno of a ring-level failure (see mmapio_ring_peek) instead of waiting
  * for ever on a ring that cannot make progress.
@@ -657,15 +844,19 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 /*
  * A descriptor (eventfd) that polls readable while completions may be
  * ready; add it to epoll or poll, then call mmapio_ring_peek, which also
- * resets it.  Owned by the ring.  Returns the descriptor, or -errno when it
- * cannot be created.
+ * resets it.  Owned by the ring: do not close it.  Returns the descriptor
+ * (the same one on every call); -EINVAL for NULL; -EMFILE, -ENFILE,
+ * -ENOMEM from eventfd; or the -errno of registering it with io_uring.
  */
 MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring);
 
-/* Number of operations submitted whose completions have not been reaped. */
+/* Number of operations submitted whose completions have not been reaped; 0 for NULL. */
 MMAPIO_EXPORT unsigned mmapio_ring_inflight(const mmapio_ring *ring);
 
-/* Copies the ring's counters into *out.  Returns 0 or -EINVAL. */
+/*
+ * Copies the ring's counters into *out.  Returns 0, or -EINVAL for NULL ring
+ * or out.  Never blocks.
+ */
 MMAPIO_EXPORT int mmapio_ring_stats(const mmapio_ring *ring, struct mmapio_ring_stats *out);
 
 /* ------------------------------------------------------------------------ */

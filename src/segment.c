@@ -28,9 +28,12 @@ static inline int seg_resolve(const struct mmapio_segment *seg, uint64_t off, ui
 	return 0;
 }
 
-/* Fills *out with [off, off + len) of map.  Returns 0, -EINVAL or -ERANGE. */
-MMAPIO_EXPORT int mmapio_segment_init(struct mmapio_segment *out, mmapio_map *map,
-				      uint64_t off, uint64_t len)
+/*
+ * Fills *out with [off, off + len) of map, reserved words zeroed.  out comes
+ * last, as in every other call.  Returns 0, -EINVAL or -ERANGE.
+ */
+MMAPIO_EXPORT int mmapio_segment_init(mmapio_map *map, uint64_t off, uint64_t len,
+				      struct mmapio_segment *out)
 {
 	int rc;
 
@@ -39,13 +42,14 @@ MMAPIO_EXPORT int mmapio_segment_init(struct mmapio_segment *out, mmapio_map *ma
 	rc = mmapio__check_range(mmapio_len(map), off, len);
 	if (rc < 0)
 		return rc;
-	out->map = map;
-	out->off = off;
-	out->len = len;
+	*out = (struct mmapio_segment){ .map = map, .off = off, .len = len };
 	return 0;
 }
 
-/* Fills *out with [off, off + len) relative to seg.  Returns 0, -EINVAL or -ERANGE. */
+/*
+ * Fills *out with [off, off + len) relative to seg, reserved words zeroed;
+ * out may be seg itself.  Returns 0, -EINVAL or -ERANGE.
+ */
 MMAPIO_EXPORT int mmapio_segment_sub(const struct mmapio_segment *seg, uint64_t off,
 				     uint64_t len, struct mmapio_segment *out)
 {
@@ -57,9 +61,7 @@ MMAPIO_EXPORT int mmapio_segment_sub(const struct mmapio_segment *seg, uint64_t 
 	rc = seg_resolve(seg, off, len, &abs);
 	if (rc < 0)
 		return rc;
-	out->map = seg->map;
-	out->off = abs;
-	out->len = len;
+	*out = (struct mmapio_segment){ .map = seg->map, .off = abs, .len = len };
 	return 0;
 }
 

@@ -201,7 +201,7 @@ Test(access, zero_length_map_rejects_every_range)
 	TH_ASSERT_RC(mmapio_write(map, 0, &b, 1), -ERANGE);
 	TH_ASSERT_RC(mmapio_view_read(map, 0, 0, &v), -ERANGE);
 	TH_ASSERT_RC(mmapio_view_write(map, 0, 0, &v), -ERANGE);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 0, 0), -ERANGE);
+	TH_ASSERT_RC(mmapio_segment_init(map, 0, 0, &seg), -ERANGE);
 	TH_ASSERT_RC(mmapio_flush_range(map, 0, 0), -ERANGE);
 	TH_ASSERT_RC(mmapio_flush(map), 0);
 	TH_ASSERT_RC(mmapio_close(map), 0);
@@ -218,7 +218,7 @@ Test(access, segment_accessors_are_relative)
 	struct mmapio_view v;
 
 	th_fill(want, LEN, 0, 17);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 5000, 3000), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 5000, 3000, &seg), 0);
 	cr_assert_eq(seg.map, map);
 	cr_assert_eq(seg.off, 5000);
 	cr_assert_eq(seg.len, 3000);
@@ -265,12 +265,12 @@ Test(access, segment_ranges_are_checked)
 
 	th_fill(want, LEN, 0, 18);
 	/* Segments must lie in the map. */
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, LEN, 0), -ERANGE);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, LEN - 10, 11), -ERANGE);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, UINT64_MAX, 2), -ERANGE);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 2, UINT64_MAX), -ERANGE);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 0, LEN), 0);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 1000, 100), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, LEN, 0, &seg), -ERANGE);
+	TH_ASSERT_RC(mmapio_segment_init(map, LEN - 10, 11, &seg), -ERANGE);
+	TH_ASSERT_RC(mmapio_segment_init(map, UINT64_MAX, 2, &seg), -ERANGE);
+	TH_ASSERT_RC(mmapio_segment_init(map, 2, UINT64_MAX, &seg), -ERANGE);
+	TH_ASSERT_RC(mmapio_segment_init(map, 0, LEN, &seg), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 1000, 100, &seg), 0);
 
 	/* Accessors check against the segment, not just the map. */
 	TH_ASSERT_RC(mmapio_segment_read(&seg, 100, buf, 1), -ERANGE);
@@ -305,8 +305,8 @@ Test(access, segment_rechecked_after_map_shrinks)
 	struct mmapio_view v;
 
 	th_fill(want, LEN, 0, 19);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 3 * 4096, 4096), 0);
-	TH_ASSERT_RC(mmapio_segment_init(&early, map, 100, 50), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 3 * 4096, 4096, &seg), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 100, 50, &early), 0);
 	TH_ASSERT_RC(mmapio_resize(map, 2 * 4096), 0);
 
 	/* The segment now lies past the end of the map. */
@@ -340,7 +340,7 @@ Test(access, segment_straddling_new_end_is_refused)
 	struct mmapio_segment seg;
 
 	th_fill(want, LEN, 0, 20);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 4000, 200), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 4000, 200, &seg), 0);
 	TH_ASSERT_RC(mmapio_resize(map, 4096), 0);
 	/* Offsets 0..95 of the segment are still inside the map. */
 	TH_ASSERT_RC(mmapio_segment_read(&seg, 0, buf, 16), 0);

@@ -70,9 +70,9 @@ Test(errors, einval_null_pointers_maps)
 	TH_ASSERT_RC(mmapio_view_read(map, 0, 1, NULL), -EINVAL);
 	TH_ASSERT_RC(mmapio_view_write(NULL, 0, 1, &v), -EINVAL);
 	TH_ASSERT_RC(mmapio_view_write(map, 0, 1, NULL), -EINVAL);
-	TH_ASSERT_RC(mmapio_segment_init(NULL, map, 0, 1), -EINVAL);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, NULL, 0, 1), -EINVAL);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 0, 100), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 0, 1, NULL), -EINVAL);
+	TH_ASSERT_RC(mmapio_segment_init(NULL, 0, 1, &seg), -EINVAL);
+	TH_ASSERT_RC(mmapio_segment_init(map, 0, 100, &seg), 0);
 	TH_ASSERT_RC(mmapio_segment_sub(NULL, 0, 1, &seg), -EINVAL);
 	TH_ASSERT_RC(mmapio_segment_sub(&seg, 0, 1, NULL), -EINVAL);
 	TH_ASSERT_RC(mmapio_segment_read(NULL, 0, buf, 1), -EINVAL);
@@ -280,7 +280,7 @@ Test(errors, erange_every_accessor)
 	TH_ASSERT_RC(mmapio_view_read(map, 1, SIZE_MAX, &v), -ERANGE);
 	TH_ASSERT_RC(mmapio_view_write(map, VLEN - 3, 4, &v), -ERANGE);
 	TH_ASSERT_RC(mmapio_view_write(map, UINT64_MAX, 2, &v), -ERANGE);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, VLEN, 1), -ERANGE);
+	TH_ASSERT_RC(mmapio_segment_init(map, VLEN, 1, &seg), -ERANGE);
 	TH_ASSERT_RC(mmapio_flush_range(map, VLEN, 1), -ERANGE);
 	TH_ASSERT_RC(mmapio_flush_range(map, 4096, UINT64_MAX - 100), -ERANGE);
 	TH_ASSERT_RC(mmapio_advise(map, VLEN, 1, MMAPIO_ADVICE_NORMAL), -ERANGE);
@@ -315,7 +315,7 @@ Test(errors, eacces_on_read_only_map)
 	TH_ASSERT_RC(mmapio_view_write(map, 0, 16, &v), -EACCES);
 	TH_ASSERT_RC(mmapio_resize(map, 2 * VLEN), -EACCES);
 	TH_ASSERT_RC(mmapio_advise(map, 0, 16, MMAPIO_ADVICE_POPULATE_WRITE), -EACCES);
-	TH_ASSERT_RC(mmapio_segment_init(&seg, map, 0, 16), 0);
+	TH_ASSERT_RC(mmapio_segment_init(map, 0, 16, &seg), 0);
 	TH_ASSERT_RC(mmapio_segment_write(&seg, 0, buf, 16), -EACCES);
 	TH_ASSERT_RC(mmapio_segment_view_write(&seg, &v), -EACCES);
 	/* A read-only map's own -EACCES does not depend on the range. */

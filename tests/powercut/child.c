@@ -182,7 +182,7 @@ static int step_segment(struct child *c, uint64_t seq)
 	int r;
 
 	c->what = "mmapio_segment_init";
-	r = mmapio_segment_init(&seg, c->map, pc_rec_off(seq), PC_REC_SIZE);
+	r = mmapio_segment_init(c->map, pc_rec_off(seq), PC_REC_SIZE, &seg);
 	if (r == 0) {
 		c->what = "mmapio_segment_write";
 		r = mmapio_segment_write(&seg, 0, c->rec, PC_REC_SIZE);
