@@ -196,7 +196,13 @@ struct mmapio_options {
 /*
  * Creates the regular file at path with exactly size bytes of zeros and maps
  * it read-write.  An existing file is truncated first (its contents are
- * discarded) unless MMAPIO_CREATE_EXCLUSIVE is given.  The file is made with
+ * discarded) unless MMAPIO_CREATE_EXCLUSIVE is given (-EEXIST), or
+ * MMAPIO_CREATE_OR_OPEN, which opens an existing file as it is instead: its
+ * own size (0 for an empty file: a map of length 0), not size, its bytes
+ * kept; size then applies only to a file this call makes.  The check and
+ * the open have no window between them (an exclusive create first, and a
+ * file that vanishes before the second open is created after all).  The
+ * file is made with
  * direct system calls on the calling thread: one create gains nothing from a
  * ring round trip (batches of creates go through mmapio_ring_prep_create).
  * Blocks for the file-system work, and with MMAPIO_CREATE_DURABLE for two
@@ -208,8 +214,10 @@ struct mmapio_options {
  * @param[out] out  receives the map; the caller frees it with mmapio_close
  *
  * Returns 0 on success; -EINVAL for NULL path/out, size 0, unknown flags,
- * permission bits beyond 07777 or non-zero reserved fields, and when path
- * names an existing file that is not regular; -EFBIG for a size beyond
+ * permission bits beyond 07777 or non-zero reserved fields,
+ * MMAPIO_CREATE_OR_OPEN together with MMAPIO_CREATE_EXCLUSIVE, when path
+ * names an existing file that is not regular, and for a pseudo-file that
+ * does not keep the size it is given (procfs, sysfs); -EFBIG for a size beyond
  * SIZE_MAX or INT64_MAX; -EEXIST with MMAPIO_CREATE_EXCLUSIVE and an
  * existing file; -EISDIR when path is a directory; -ENOENT or -ENOTDIR for
  * a missing directory; -EACCES where permissions forbid it; -ENOSPC when
@@ -611,9 +619,25 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
  * when src or dst is a directory; -EACCES where permissions forbid it;
  * -ENOSPC, -EDQUOT, -EIO and other -errno from open, fstat, fchmod,
  * copy_file_range, read, write, fsync and close; -ENOMEM; for copies that
- * go through the default ring, the errors of opening it (see
- * mmapio_default_backend) and the -errno of a ring-level failure.  A failed
- * copy removes the partial destination it created.  Thread-safe.
+ * go through the default ring, the -errno of a ring-level failure when
+ * even closing the ring could not collect the copy.  A copy the default
+ * ring cannot take (it does not open, refuses the copy, or was broken
+ * before the copy started) runs direct instead; if the ring fails during
+ * the copy it is closed, which waits for the copy, and the copy's own
+ * result is returned.  For a ring copy of any size, open a ring.
+ *
+ * With MMAPIO_COPY_OVERWRITE an existing dst is replaced atomically: the
+ * copy is written to a new file in dst's directory (O_TMPFILE where the
+ * filesystem has it, else a uniquely named ".<name>.mmapio-*"), made
+ * durable first with MMAPIO_COPY_DURABLE, and put in place with one
+ * rename, so that dst is at every moment, across a crash too, either the
+ * whole old file or the whole new one.  On any failure the old dst is byte
+ * for byte what it was and no temporary is left (a crash before the rename
+ * may leave a named temporary where O_TMPFILE is missing).  The new dst has
+ * the caller's ownership, not the old one's.  With MMAPIO_COPY_DURABLE the
+ * directory is synced after the rename; should that sync fail, the error
+ * is returned although dst is already the new file.  A failed copy to a
+ * dst that did not exist removes what it created.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_copy(const char *src, const char *dst, unsigned flags);
 
@@ -729,7 +753,10 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
  * Waits for every submitted operation to complete, discards completions not
  * yet reaped and operations prepared but not submitted, and frees the ring.
  * No descriptor leaks.  NULL is a no-op.  Call it from the thread that
- * opened the ring.  Returns 0; it cannot fail.
+ * opened the ring.  Operations an engine can no longer collect (a ring the
+ * kernel disabled) are released without a completion: a map whose flush
+ * was among them can be closed, and no error is recorded in it.  Returns
+ * 0; it cannot fail.
  */
 MMAPIO_EXPORT int mmapio_ring_close(mmapio_ring *ring);
 
@@ -747,7 +774,9 @@ MMAPIO_EXPORT enum mmapio_backend mmapio_ring_backend(const mmapio_ring *ring,
  * calls use where they go through a ring (copies of 512 KiB and more), and
  * which is opened on first use.  mmapio_create, mmapio_delete,
  * mmapio_flush and smaller copies run direct system calls on the calling
- * thread and do not need it.  Returns the backend (>= 0); or, when the
+ * thread and do not need it.  After a lasting ring failure the thread's
+ * default ring is closed and the next call opens a new one.  Returns the
+ * backend (>= 0); or, when the
  * default ring cannot be opened, the errors of mmapio_ring_open with
  * default options (for example -EPERM for MMAPIO_BACKEND=uring where
  * seccomp refuses io_uring, -ENOTSUP for it in a build without io_uring),
@@ -823,7 +852,9 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring);
  * NULL out with max > 0, or max > INT_MAX; or, with nothing to copy, the
  * -errno of a ring-level failure (io_uring_enter failing for good, for
  * example -EBADFD), after which the operations stay in flight: polling
- * again will not help until the cause is gone.
+ * again will not help until the cause is gone.  -EAGAIN, -EBUSY and -ETIME
+ * from the kernel are passing conditions, not failures: peek then reports
+ * nothing ready.
  */
 MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max);
@@ -836,7 +867,9 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
  * max > 0, min > max, max > INT_MAX or timeout_ms < -1; -EINTR if a signal
  * interrupted the wait with nothing reaped; or, with nothing reaped, the
  * -errno of a ring-level failure (see mmapio_ring_peek) instead of waiting
- * for ever on a ring that cannot make progress.
+ * for ever on a ring that cannot make progress.  Passing conditions
+ * (-EAGAIN, -EBUSY, -ETIME from the kernel) do not end the wait before min
+ * or the timeout.
  */
 MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *out,
 				   unsigned max, unsigned min, int timeout_ms);
