@@ -4,11 +4,10 @@
  * ring's backend in one submit, and come back through the backend's done()
  * callback into a FIFO of completions, from which peek and wait copy them
  * out.  This file opens and closes rings, chooses each one's backend (once
- * per ring: io_uring or blocking) and reports its counters; the operation
- * lists live here too.  Preparing is in ring_prep.c; submitting, reaping
- * and the synchronous runner are in ring_reap.c.
+ * per ring: io_uring or blocking) and reports its counters.  Operations and
+ * their lists are in ring_op.c, preparing in ring_prep.c; submitting,
+ * reaping and the synchronous runner in ring_reap.c.
  */
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -18,70 +17,6 @@
 #include "ring.h"
 
 #define DEFAULT_QUEUE_DEPTH 64u
-
-/* ------------------------------------------------------------------------ */
-/* Lists                                                                    */
-/* ------------------------------------------------------------------------ */
-
-MMAPIO_INTERNAL void mmapio__op_list_push(struct op_list *list, struct mmapio__op *op)
-{
-	op->next = NULL;
-	if (list->tail != NULL)
-		list->tail->next = op;
-	else
-		list->head = op;
-	list->tail = op;
-	list->n++;
-}
-
-MMAPIO_INTERNAL struct mmapio__op *mmapio__op_list_pop(struct op_list *list)
-{
-	struct mmapio__op *op = list->head;
-
-	if (op == NULL)
-		return NULL;
-	list->head = op->next;
-	if (list->head == NULL)
-		list->tail = NULL;
-	list->n--;
-	op->next = NULL;
-	return op;
-}
-
-/* The ring's bookkeeping around op (see struct mmapio__ring_op). */
-static struct mmapio__ring_op *ring_op(struct mmapio__op *op)
-{
-	return (struct mmapio__ring_op *)(void *)op;
-}
-
-MMAPIO_INTERNAL void mmapio__ring_give(struct mmapio_ring *ring, struct mmapio__op *op)
-{
-	struct mmapio__ring_op *rop = ring_op(op);
-
-	rop->prev = NULL;
-	rop->next = ring->given;
-	if (ring->given != NULL)
-		ring->given->prev = rop;
-	ring->given = rop;
-	rop->given = true;
-}
-
-MMAPIO_INTERNAL bool mmapio__ring_take(struct mmapio_ring *ring, struct mmapio__op *op)
-{
-	struct mmapio__ring_op *rop = ring_op(op);
-
-	if (!rop->given)
-		return false;
-	if (rop->prev != NULL)
-		rop->prev->next = rop->next;
-	else
-		ring->given = rop->next;
-	if (rop->next != NULL)
-		rop->next->prev = rop->prev;
-	rop->prev = rop->next = NULL;
-	rop->given = false;
-	return true;
-}
 
 /*
  * The engine's done() callback: queues the completion.  An operation the
@@ -127,11 +62,17 @@ static void remember_uring_failure(const char *why)
 	__atomic_store_n(&uring_state, URING_FAILED, __ATOMIC_RELEASE);
 }
 
+/* Returns c in lower case when it is an ASCII capital, else c. */
+static char ascii_lower(char c)
+{
+	return c >= 'A' && c <= 'Z' ? (char)(c - 'A' + 'a') : c;
+}
+
 /* True when a equals b (ASCII letters compared without case). */
 static bool word_is(const char *a, const char *b)
 {
 	for (; *a != '\0' && *b != '\0'; a++, b++)
-		if (tolower((unsigned char)*a) != tolower((unsigned char)*b))
+		if (ascii_lower(*a) != ascii_lower(*b))
 			return false;
 	return *a == *b;
 }

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * Preparing ring operations: allocating and freeing them, building a
- * range's flush, and the public mmapio_ring_prep_* calls, which validate
- * their arguments and append the operation to the ring's prepared list for
- * the next mmapio_ring_submit.
+ * The public mmapio_ring_prep_* calls, which validate their arguments,
+ * build the operation (ring_op.c) and append it to the ring's prepared list
+ * for the next mmapio_ring_submit.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,102 +10,6 @@
 
 #include "internal.h"
 #include "ring.h"
-
-/* ------------------------------------------------------------------------ */
-/* Operations                                                               */
-/* ------------------------------------------------------------------------ */
-
-MMAPIO_INTERNAL struct mmapio__op *mmapio__op_new(enum mmapio_op kind)
-{
-	/* Room for the ring's bookkeeping (see struct mmapio__ring_op). */
-	struct mmapio__ring_op *rop = calloc(1, sizeof(*rop));
-
-	if (rop == NULL)
-		return NULL;
-	rop->op.kind = kind;
-	return &rop->op;
-}
-
-MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op)
-{
-	if (op == NULL)
-		return;
-	switch (op->kind) {
-	case MMAPIO_OP_CREATE:
-		free(op->u.create.path);
-		break;
-	case MMAPIO_OP_COPY:
-		free(op->u.copy.src);
-		free(op->u.copy.dst);
-		break;
-	case MMAPIO_OP_DELETE:
-		free(op->u.del.path);
-		break;
-	case MMAPIO_OP_FLUSH:
-		break;
-	}
-	free(op); /* the struct mmapio__ring_op it starts */
-}
-
-MMAPIO_INTERNAL bool mmapio__op_is_local(const struct mmapio__op *op)
-{
-	/* The backend contract promises backends a flush length > 0. */
-	return op->kind == MMAPIO_OP_FLUSH && op->u.flush.len == 0;
-}
-
-MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op)
-{
-	if (op->kind == MMAPIO_OP_FLUSH && op->map != NULL) {
-		op->result = mmapio__flush_finish(op->map, op->result);
-		op->map = NULL;
-	}
-	return op->result;
-}
-
-MMAPIO_INTERNAL void mmapio__op_discard(struct mmapio__op *op)
-{
-	if (op->kind == MMAPIO_OP_FLUSH && op->map != NULL) {
-		mmapio__flush_finish(op->map, 0);
-		op->map = NULL;
-	}
-	mmapio__op_free(op);
-}
-
-MMAPIO_INTERNAL int mmapio__flush_op(mmapio_map *map, uint64_t off, uint64_t len,
-				     struct mmapio__op **out)
-{
-	struct mmapio__op *op;
-	int r;
-
-	if (map == NULL)
-		return -EINVAL;
-	r = mmapio__check_range(__atomic_load_n(&map->len, __ATOMIC_ACQUIRE), off, len);
-	if (r < 0)
-		return r;
-	op = mmapio__op_new(MMAPIO_OP_FLUSH);
-	if (op == NULL)
-		return -ENOMEM;
-
-	/*
-	 * Read-only and copy-on-write maps have nothing to make durable, and
-	 * an empty range has no pages; such flushes complete in the ring.  An
-	 * empty range of a read-write map still reports an earlier write-back
-	 * failure, because the data it lost is still not on disk.
-	 */
-	if (map->mode != MMAPIO_READ_WRITE) {
-		op->result = 0;
-	} else if (len == 0) {
-		op->result = __atomic_load_n(&map->flush_error, __ATOMIC_ACQUIRE);
-	} else {
-		r = mmapio__flush_prepare(map, off, len, op);
-		if (r < 0) {
-			mmapio__op_free(op);
-			return r;
-		}
-	}
-	*out = op;
-	return 0;
-}
 
 /* ------------------------------------------------------------------------ */
 /* Preparing                                                                */
@@ -152,52 +55,6 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 	op->u.create.perm = mmapio__options_perm(opts);
 	op->u.create.flags = opts != NULL ? opts->flags & create_flags : 0;
 	ring_add(ring, op, user_data);
-	return 0;
-}
-
-/* Copies path to the heap, absolute or as given (see mmapio__copy_op). */
-static char *path_copy(const char *path, bool absolute)
-{
-	return absolute ? mmapio__plat_abspath(path) : strdup(path);
-}
-
-MMAPIO_INTERNAL int mmapio__copy_op(const char *src, const char *dst, unsigned flags,
-				    bool absolute, struct mmapio__op **out)
-{
-	struct mmapio__op *op;
-
-	if (src == NULL || dst == NULL ||
-	    (flags & ~(MMAPIO_COPY_OVERWRITE | MMAPIO_COPY_DURABLE)) != 0)
-		return -EINVAL;
-	op = mmapio__op_new(MMAPIO_OP_COPY);
-	if (op == NULL)
-		return -ENOMEM;
-	op->u.copy.src = path_copy(src, absolute);
-	op->u.copy.dst = path_copy(dst, absolute);
-	if (op->u.copy.src == NULL || op->u.copy.dst == NULL) {
-		mmapio__op_free(op);
-		return -ENOMEM;
-	}
-	op->u.copy.flags = flags;
-	*out = op;
-	return 0;
-}
-
-MMAPIO_INTERNAL int mmapio__delete_op(const char *path, bool absolute, struct mmapio__op **out)
-{
-	struct mmapio__op *op;
-
-	if (path == NULL)
-		return -EINVAL;
-	op = mmapio__op_new(MMAPIO_OP_DELETE);
-	if (op == NULL)
-		return -ENOMEM;
-	op->u.del.path = path_copy(path, absolute);
-	if (op->u.del.path == NULL) {
-		mmapio__op_free(op);
-		return -ENOMEM;
-	}
-	*out = op;
 	return 0;
 }
 
