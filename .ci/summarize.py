@@ -12,7 +12,10 @@ total.  Any other test counts as one pass, skip or failure by meson's
 verdict.  With --skips, every skipped test is listed with its reason
 before the closing line.
 
-Usage: summarize.py [--skips] EXTRA_PASS EXTRA_FAIL LOG.json...
+Usage: summarize.py [--skips] [--extra-skip N] EXTRA_PASS EXTRA_FAIL LOG.json...
+
+EXTRA_PASS, EXTRA_FAIL and --extra-skip count what ran outside meson (the
+valgrind runs, the power-cut cases, the fuzzer, the Windows suite).
 """
 import json
 import re
@@ -51,7 +54,11 @@ def main():
     list_skips = bool(args) and args[0] == "--skips"
     if list_skips:
         args = args[1:]
-    passed, failed, skipped = int(args[0]), int(args[1]), 0
+    extra_skip = 0
+    if len(args) >= 2 and args[0] == "--extra-skip":
+        extra_skip = int(args[1])
+        args = args[2:]
+    passed, failed, skipped = int(args[0]), int(args[1]), extra_skip
     skips = []
     for path in args[2:]:
         try:
