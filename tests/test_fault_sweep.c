@@ -26,7 +26,9 @@
  *
  * Each run is a forked child, so that a crash or a hang (alarm) in one is
  * reported as such and the next starts clean; the child reports through a
- * pipe.  The io_uring engine goes its own way in the kernel: its operations
+ * pipe.  Some operations run under a condition of the whole run (a
+ * filesystem without copy_file_range or fallocate, one that clones), so
+ * that the paths other filesystems take are counted and swept too.  The io_uring engine goes its own way in the kernel: its operations
  * are run (counting which table entries they still touch) and swept like the
  * others where io_uring works, and skipped with the reason where it does not.
  *
@@ -265,6 +267,12 @@ static size_t short_len(const struct fault *f, size_t len)
 	return f->kind == F_SHORT_ONE ? 1 : len / 2;
 }
 
+/*
+ * The wrappers.  Each counts its call and returns what the real entry
+ * returns, or, on the call the fault is for, the fault's result: -err for
+ * an errno (having done nothing, except close, which releases the
+ * descriptor as Linux does), the real transfer cut short, and so on.
+ */
 static int w_openat(int dirfd, const char *path, int flags, unsigned mode)
 {
 	const struct fault *f = hit(E_OPENAT);
@@ -1986,6 +1994,11 @@ static int prep_copy_over(struct ctx *c)
 	return mmapio_ring_prep_copy(c->ring, c->a, c->b, MMAPIO_COPY_OVERWRITE, c);
 }
 
+static int prep_copy_durable(struct ctx *c)
+{
+	return mmapio_ring_prep_copy(c->ring, c->a, c->b, MMAPIO_COPY_DURABLE, c);
+}
+
 static int prep_delete(struct ctx *c)
 {
 	return mmapio_ring_prep_delete(c->ring, c->a, c);
@@ -2021,6 +2034,11 @@ static int run_ring_copy_new(struct ctx *c)
 static int run_ring_copy_over(struct ctx *c)
 {
 	return ring_run(c, prep_copy_over, MMAPIO_OP_COPY, true);
+}
+
+static int run_ring_copy_durable(struct ctx *c)
+{
+	return ring_run(c, prep_copy_durable, MMAPIO_OP_COPY, false);
 }
 
 static int run_ring_delete(struct ctx *c)
@@ -2155,6 +2173,8 @@ static const struct scenario scenarios[] = {
 	  run_ring_copy_over, check_copy_over, 0, 0 },
 	{ "ring_copy_read_write", "completion", ENG_BLOCKING, 0, setup_copy_new,
 	  run_ring_copy_new, check_copy_new, 0, ENV_NO_CFR },
+	{ "ring_copy_durable", "completion", ENG_BLOCKING, 0, setup_copy_new,
+	  run_ring_copy_durable, check_copy_new, 0, 0 },
 	{ "ring_delete", "completion", ENG_BLOCKING, 0, setup_delete, run_ring_delete,
 	  check_delete, 0, 0 },
 	{ "ring_flush", "completion", ENG_BLOCKING, 0, setup_map_dirty, run_ring_flush,
@@ -2174,6 +2194,11 @@ static const struct scenario scenarios[] = {
 	  check_copy_new, 0, 0 },
 	{ "uring_ring_copy_overwrite", "completion", ENG_URING, 0, setup_copy_over,
 	  run_ring_copy_over, check_copy_over, 0, 0 },
+	{ "uring_ring_copy_durable", "completion", ENG_URING, 0, setup_copy_new,
+	  run_ring_copy_durable, check_copy_new, 0, 0 },
+	/* A clone leaves nothing to copy: the engine goes straight to the sync. */
+	{ "uring_ring_copy_cloned_durable", "completion", ENG_URING, 0, setup_copy_new,
+	  run_ring_copy_durable, check_copy_new, 0, ENV_CLONE },
 	{ "uring_ring_delete", "completion", ENG_URING, 0, setup_delete, run_ring_delete,
 	  check_delete, 0, 0 },
 	{ "uring_ring_flush", "completion", ENG_URING, 0, setup_map_dirty, run_ring_flush,
