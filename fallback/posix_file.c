@@ -104,8 +104,14 @@ MMAPIO_INTERNAL int mmapio__plat_file_info(int fd, struct mmapio__file_info *out
 	r = mmapio__sys.fstat(fd, &st);
 	if (r < 0)
 		return r;
+	/*
+	 * The status flags decide how the file may be written (O_APPEND,
+	 * O_DIRECT): without them the answer would be a guess.
+	 */
 	fl = mmapio__sys.fcntl_getfl(fd);
-	info_from_stat(&st, fl < 0 ? 0 : fl, out);
+	if (fl < 0)
+		return fl;
+	info_from_stat(&st, fl, out);
 	return 0;
 }
 
@@ -635,7 +641,66 @@ static int name_tmpfile(struct mmapio__copy_files *f, const char *dst)
 	return r;
 }
 
-MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst)
+/*
+ * Swaps the temporary and dst (renameat2's RENAME_EXCHANGE), so that the
+ * old file stays at hand under the temporary's name until the directory
+ * sync says the swap is durable.  Returns 0, -ENOTSUP where the host or
+ * filesystem cannot exchange, or -errno.
+ */
+static int exchange(const char *a, const char *b)
+{
+	int r = mmapio__sys.renameat2(AT_FDCWD, a, AT_FDCWD, b, MMAPIO_RENAME_EXCHANGE);
+
+	return r == -ENOSYS || r == -EINVAL ? -ENOTSUP : r;
+}
+
+/*
+ * Puts the temporary in dst's place durably: exchanges the two names,
+ * syncs the directory, and only then removes the old file (now under the
+ * temporary's name); a failed sync exchanges them back, so that dst is the
+ * old file again.  Where exchanging is not supported it renames and syncs,
+ * and a failed sync is reported with dst already the new file.  Returns 0
+ * or -errno.
+ */
+static int place_durably(struct mmapio__copy_files *f, const char *dst)
+{
+	int r = exchange(f->tmp, dst);
+
+	if (r == -ENOTSUP || r == -ENOENT) {
+		/* No exchange here, or dst vanished meanwhile: a plain rename. */
+		r = mmapio__sys.renameat(AT_FDCWD, f->tmp, AT_FDCWD, dst);
+		if (r < 0)
+			return r;
+		free(f->tmp);
+		f->tmp = NULL;
+		return mmapio__plat_sync_parent(dst);
+	}
+	if (r < 0)
+		return r;
+	r = mmapio__plat_sync_parent(dst);
+	if (r < 0) {
+		/* Back: dst is the old file, the temporary the new (removed later). */
+		exchange(f->tmp, dst);
+		return r;
+	}
+	/*
+	 * The old file, under the temporary's name, goes.  Should that fail,
+	 * the names are exchanged back and the error returned, so that a
+	 * failed copy still leaves the old dst and no temporary (the new file
+	 * is removed by mmapio__plat_copy_close).
+	 */
+	r = mmapio__sys.unlinkat(AT_FDCWD, f->tmp, 0);
+	if (r < 0) {
+		exchange(f->tmp, dst);
+		return r;
+	}
+	free(f->tmp);
+	f->tmp = NULL;
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst,
+					    unsigned flags)
 {
 	int r;
 
@@ -646,6 +711,21 @@ MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const 
 	}
 	if (f->tmp == NULL)
 		return 0;
+	/*
+	 * Closed before it is put in place: a write-back error that shows
+	 * only at close (NFS) must fail the copy while dst is still the old
+	 * file.
+	 */
+	r = mmapio__sys.close(f->out);
+	f->out = -1;
+	if (r < 0 && r != -EINTR)
+		return r;
+	if (flags & MMAPIO_COPY_DURABLE) {
+		r = place_durably(f, dst);
+		if (r == 0)
+			f->synced = 1;
+		return r;
+	}
 	r = mmapio__sys.renameat(AT_FDCWD, f->tmp, AT_FDCWD, dst);
 	if (r < 0)
 		return r;
@@ -692,8 +772,8 @@ MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, uns
 	if (r == 0 && (flags & MMAPIO_COPY_DURABLE))
 		r = mmapio__sys.fsync(f.out);
 	if (r == 0)
-		r = mmapio__plat_copy_place(&f, dst);
-	if (r == 0 && (flags & MMAPIO_COPY_DURABLE))
+		r = mmapio__plat_copy_place(&f, dst, flags);
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE) && !f.synced)
 		r = mmapio__plat_sync_parent(dst);
 	return mmapio__plat_copy_close(&f, dst, r);
 }

@@ -245,6 +245,7 @@ struct mmapio__copy_files {
 	int created;     /* this copy made the destination: unlink it on failure */
 	int tmpfile;     /* out is an unnamed temporary (O_TMPFILE) */
 	char *tmp;       /* out's temporary name while it has one (heap), or NULL */
+	int synced;      /* mmapio__plat_copy_place synced dst's directory */
 	uint64_t size;   /* bytes left to copy: 0 when empty or cloned */
 };
 
@@ -268,12 +269,19 @@ MMAPIO_INTERNAL int mmapio__plat_copy_open(const char *src, const char *dst, uns
 
 /*
  * Once the data is written (and, for a durable copy, synced): puts a
- * replacing copy in dst's place with one rename, so that dst is at every
- * moment either the old file or the whole new one.  Nothing to do for a
- * copy written in place.  Returns 0 or -errno; on failure dst is untouched
- * (mmapio__plat_copy_close then removes the temporary).
+ * replacing copy in dst's place, so that dst is at every moment either the
+ * old file or the whole new one.  The temporary is closed first (a
+ * write-back error at close fails the copy with dst untouched).  With
+ * MMAPIO_COPY_DURABLE in flags the names are exchanged, dst's directory is
+ * synced (f->synced set) and only then the old file removed, so that a
+ * failed sync can put the old file back; where the filesystem cannot
+ * exchange, a rename and a sync, whose failure leaves dst the new file.
+ * Nothing to do for a copy written in place.  Returns 0 or -errno; on
+ * failure dst is the old file (mmapio__plat_copy_close then removes the
+ * temporary).
  */
-MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst);
+MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst,
+					    unsigned flags);
 
 /*
  * Ends a copy: closes both files and, when result < 0 (or closing the

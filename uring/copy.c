@@ -142,8 +142,12 @@ static int copy_open(struct ur_task *t)
  */
 static int copy_place(struct ur_task *t)
 {
+	int r;
+
 	t->cf.out = t->out;
-	return mmapio__plat_copy_place(&t->cf, t->op->u.copy.dst);
+	r = mmapio__plat_copy_place(&t->cf, t->op->u.copy.dst, t->op->u.copy.flags);
+	t->out = t->cf.out; /* closed (-1) when it was a temporary */
+	return r;
 }
 
 /* Removes a replacing copy's temporary that was never put in place. */
@@ -179,7 +183,7 @@ static void copy_succeed(struct ur_engine *e, struct ur_task *t)
 
 	mmapio__sys.close(t->in);
 	t->in = -1;
-	c = mmapio__sys.close(t->out);
+	c = t->out >= 0 ? mmapio__sys.close(t->out) : 0;
 	t->out = -1;
 	if (c < 0 && c != -EINTR) {
 		copy_fail(e, t, c);
@@ -344,6 +348,8 @@ MMAPIO_INTERNAL void mmapio__ur_copy_cqe(struct ur_engine *e, struct ur_task *t,
 			r = copy_place(t);
 		if (r < 0)
 			copy_fail(e, t, r);
+		else if (t->cf.synced)
+			copy_succeed(e, t); /* the replace synced the directory itself */
 		else
 			mmapio__ur_dir_start(e, t, CP_DIR);
 		return;
