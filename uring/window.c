@@ -444,20 +444,23 @@ static int ur_push(struct ur_engine *e)
 /* ------------------------------------------------------------------------ */
 
 /*
- * How many CQEs a blocking wait asks for: an eighth of those in flight, at
- * least one.  Waking for every CQE costs a context switch per CQE; with a
+ * How many CQEs a blocking wait asks for when the caller wants want more
+ * operations back: an eighth of those in flight, at least one, at most
+ * want.  Waking for every CQE costs a context switch per CQE; with a
  * window of chains in flight, waiting for a few lets the kernel's workers
  * run ahead while the caller sleeps (1000 creates over 8 directories: 52k
  * files/s waking per CQE, 74k waiting for an eighth; see the top of
- * uring.c).  Every SQE in flight yields exactly one CQE, so the wait always
- * ends.
+ * uring.c).  Every operation ends with a CQE, so want CQEs are the least
+ * that can bring want operations back: waiting for more would keep a
+ * caller who asked for one waiting on work it did not ask for.
  */
 static unsigned ur_wait_nr(const struct ur_engine *e, unsigned want)
 {
 	unsigned nr = e->inflight / 8;
 
-	(void)want;
-	return nr > 0 ? nr : 1;
+	if (nr == 0)
+		nr = 1;
+	return nr < want ? nr : want;
 }
 
 MMAPIO_INTERNAL void mmapio__ur_signal_eventfd(const struct ur_engine *e)
