@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Waiting on an io_uring ring: a wait for min completions returns as soon
- * as min operations are back, whatever else is in flight.  Operations are held in the kernel
+ * as min operations are back, whatever else is in flight; timed waits work
+ * on kernels without IORING_FEAT_EXT_ARG, where liburing's timeout SQE puts
+ * a CQE that is not ours in the ring.  Operations are held in the kernel
  * deterministically with the gate hook: each gated operation first reads a
  * byte from a pipe that the test fills when it wants them to go on.
  */
@@ -161,6 +163,54 @@ Test(uring_wait, wait_for_min_returns_with_min)
 		got += (unsigned)rc;
 	}
 	alarm(0);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+	close(gate[0]);
+	close(gate[1]);
+}
+
+/*
+ * Without IORING_FEAT_EXT_ARG (masked by the hook), timed waits go through
+ * liburing's timeout SQE, whose CQE (user_data LIBURING_UDATA_TIMEOUT) the
+ * engine must pass over: a wait that times out, then waits that complete,
+ * all with the right results.  Without the fix the first timed wait
+ * dereferences ~0 and the test crashes.
+ */
+Test(uring_wait, timed_waits_without_ext_arg)
+{
+	TH_PATH(p, "f");
+	TH_PATH(missing, "missing");
+	struct mmapio_completion c[4];
+	mmapio_ring *ring;
+	int gate[2];
+
+	mmapio__ur_hooks.no_ext_arg = 1;
+	ring = open_uring(8);
+	gate_kinds(gate, 1u << MMAPIO_OP_CREATE);
+	TH_ASSERT_RC(mmapio_ring_prep_create(ring, p, 12345, NULL, (void *)1), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
+	/* Nothing can finish: the wait times out and returns nothing. */
+	TH_ASSERT_RC(mmapio_ring_wait(ring, c, 4, 1, 50), 0);
+	cr_assert_eq(mmapio_ring_inflight(ring), 1);
+
+	gate_open(gate, 1);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, c, 4, 1, 10000), 1);
+	cr_assert_eq(c[0].user_data, (void *)1);
+	TH_ASSERT_RC(c[0].result, 0);
+	cr_assert_eq(th_file_size(p), 12345);
+
+	/* Ungated work now: several timed waits in a row. */
+	mmapio__ur_hooks.gate_kinds = 0;
+	for (int round = 0; round < 4; round++) {
+		TH_ASSERT_RC(mmapio_ring_prep_delete(ring, missing, (void *)2), 0);
+		TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
+		TH_ASSERT_RC(mmapio_ring_wait(ring, c, 4, 1, 10000), 1);
+		TH_ASSERT_RC(c[0].result, -ENOENT);
+	}
+	TH_ASSERT_RC(mmapio_ring_prep_delete(ring, p, (void *)3), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, c, 4, 1, 10000), 1);
+	TH_ASSERT_RC(c[0].result, 0);
+	cr_assert(!th_exists(p));
 	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
 	close(gate[0]);
 	close(gate[1]);
