@@ -143,3 +143,28 @@ MMAPIO_INTERNAL int mmapio__ur_enter_getevents(struct ur_engine *e)
 	ur_taken(e, r, queued);
 	return r;
 }
+
+MMAPIO_INTERNAL int mmapio__ur_enter_check(struct ur_engine *e)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+	struct io_uring_cqe *cqe = NULL;
+	int r;
+
+	if (sqe == NULL)
+		return -EBUSY; /* a new ring has room: cannot happen */
+	io_uring_prep_nop(sqe);
+	io_uring_sqe_set_data64(sqe, 0);
+	r = mmapio__ur_hook_enter(e);
+	if (r < 0)
+		return r;
+	r = io_uring_submit_and_wait(&e->ring, 1);
+	ur_taken(e, r, 0);
+	if (r < 0)
+		return r;
+	/* The NOP's CQE, which io_uring_submit_and_wait waited for. */
+	r = io_uring_peek_cqe(&e->ring, &cqe);
+	if (r < 0)
+		return r;
+	io_uring_cqe_seen(&e->ring, cqe);
+	return 0;
+}

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The io_uring engine: its setup (the ring, its flags, the opcode probe,
- * the direct descriptor slots), its
+ * The io_uring engine: its setup (the ring, its flags, the check that
+ * io_uring_enter works, the opcode probe, the direct descriptor slots), its
  * close, the contract's table and the table of operation kinds.  The
  * rolling window, CQE dispatch, waiting and hand-back live in window.c; the
  * operations in create.c, copy.c, delete.c and flush.c (see uring.h).
@@ -340,7 +340,10 @@ static void ur_reason(char *why, size_t whylen, const char *what, int err)
 
 /*
  * Sets an engine up.  Returns 0 with *engine set, or -errno with the
- * reason in why ("io_uring_setup: ...").
+ * reason in why: "io_uring_setup: ..." when the kernel refuses a ring,
+ * "io_uring_enter: ..." when it sets one up but refuses to enter it (a
+ * seccomp filter that allows io_uring_setup only), so that the ring front
+ * end falls back to the blocking engine for -EPERM and -ENOSYS from either.
  */
 static int ur_open(const struct mmapio__engine_params *params, void **engine, char *why,
 		   size_t whylen)
@@ -367,6 +370,11 @@ static int ur_open(const struct mmapio__engine_params *params, void **engine, ch
 		ur_reason(why, whylen, "io_uring_setup", r);
 		free(e);
 		return r;
+	}
+	r = mmapio__ur_enter_check(e);
+	if (r < 0) {
+		ur_reason(why, whylen, "io_uring_enter", r);
+		goto fail;
 	}
 	e->depth = depth;
 	if (e->depth > e->sq_entries / UR_SQES_PER_OP && e->sq_entries >= UR_SQES_PER_OP)

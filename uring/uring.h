@@ -307,6 +307,12 @@ MMAPIO_INTERNAL int mmapio__ur_enter_wait(struct ur_engine *e, unsigned nr, int 
  */
 MMAPIO_INTERNAL int mmapio__ur_enter_getevents(struct ur_engine *e);
 
+/*
+ * Proves that io_uring_enter works on a new ring: a NOP submitted and
+ * reaped.  Returns 0 or the -errno of io_uring_enter.
+ */
+MMAPIO_INTERNAL int mmapio__ur_enter_check(struct ur_engine *e);
+
 /* ------------------------------------------------------------------------ */
 /* hooks.c                                                                  */
 /* ------------------------------------------------------------------------ */

@@ -315,9 +315,9 @@ static void ur_dispatch(struct ur_engine *e, uint64_t user_data, int res, bool r
 	unsigned step = UR_TAG_STEP(tag);
 
 	/*
-	 * Not ours: the timeout SQE that liburing's timed waits queue on
-	 * kernels without IORING_FEAT_EXT_ARG (liburing's own peek passes
-	 * over it too).
+	 * Not ours: the NOP of the open's check, and the timeout SQE that
+	 * liburing's timed waits queue on kernels without
+	 * IORING_FEAT_EXT_ARG (liburing's own peek passes over it too).
 	 */
 	if (user_data == 0 || user_data == LIBURING_UDATA_TIMEOUT || t == NULL)
 		return;
