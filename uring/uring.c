@@ -134,6 +134,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "uring.h"
@@ -308,20 +310,56 @@ static int ur_setup(struct ur_engine *e, unsigned entries)
 }
 
 /*
- * Gives the ring direct descriptor slots, one per running operation: a
- * create opens into its slot, allocates and closes in one linked chain,
- * without a file descriptor ever entering the process's table.
+ * Registers a sparse file table of n slots with the raw system call.
+ * Returns 0 or -errno.
+ */
+static int ur_register_sparse(struct ur_engine *e, unsigned n)
+{
+	struct io_uring_rsrc_register reg;
+	long r;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.nr = n;
+	reg.flags = IORING_RSRC_REGISTER_SPARSE;
+	r = syscall(__NR_io_uring_register, e->ring.ring_fd, IORING_REGISTER_FILES2, &reg,
+		    sizeof(reg));
+	return r < 0 ? -errno : 0;
+}
+
+/*
+ * Gives the ring direct descriptor slots, one per running operation where
+ * the process's limits allow, so that a create opens into a slot,
+ * allocates and closes in one linked chain without a file descriptor ever
+ * entering the process's table.
+ *
+ * The kernel refuses a table larger than the soft RLIMIT_NOFILE (-EMFILE),
+ * and liburing's io_uring_register_files_sparse then raises the process's
+ * limit by the table's size and tries again: a process-wide side effect no
+ * library may have (20 became 84).  So the table is sized within the limit
+ * and registered with the raw call, halving on -EMFILE; with fewer slots
+ * than the window, creates wait for a free slot.  No table at all (an old
+ * kernel, or a limit of 0) leaves plain descriptors.
  */
 static void ur_register_slots(struct ur_engine *e)
 {
+	struct rlimit rl;
 	unsigned n = e->depth, i;
+	int r = -EMFILE;
 
 	if (mmapio__ur_hooks.no_direct || !ur_has(e, IORING_OP_OPENAT) ||
 	    !ur_has(e, IORING_OP_CLOSE))
 		return;
 	if (mmapio__ur_hooks.max_slots > 0 && n > mmapio__ur_hooks.max_slots)
 		n = mmapio__ur_hooks.max_slots;
-	if (io_uring_register_files_sparse(&e->ring, n) != 0)
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && n > rl.rlim_cur)
+		n = (unsigned)rl.rlim_cur;
+	while (n > 0) {
+		r = ur_register_sparse(e, n);
+		if (r != -EMFILE)
+			break;
+		n /= 2;
+	}
+	if (r < 0 || n == 0)
 		return;
 	e->direct = true;
 	e->nslots = n;
