@@ -92,7 +92,7 @@ MMAPIO_INTERNAL bool mmapio__ur_fd_short(const struct ur_engine *e, const struct
 		return false;
 	if (t->fd >= 0 || t->dfd >= 0 || t->in >= 0 || t->out >= 0)
 		return false;
-	return e->plain_fds > 0 || e->plain_opening > 0;
+	return e->plain_fds > e->ahead_fds || e->plain_opening > 0;
 }
 
 MMAPIO_INTERNAL void mmapio__ur_task_free(struct ur_engine *e, struct ur_task *t)

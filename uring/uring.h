@@ -246,6 +246,7 @@ struct ur_engine {
 	unsigned ahead;       /* prepared tasks waiting in the backlog */
 	unsigned unprepared;  /* backlog operations whose kind has a prepare, not run */
 	unsigned plain_fds;   /* plain descriptors the tasks hold */
+	unsigned ahead_fds;   /* of those, held by tasks prepared ahead */
 	unsigned plain_opening; /* opens into plain descriptors in flight */
 	unsigned fd_wakeups;  /* descriptors released since the last unpark */
 
@@ -384,7 +385,9 @@ MMAPIO_INTERNAL void mmapio__ur_fd_drop(struct ur_engine *e, int *where, bool cl
 /*
  * True when an open of t that failed with err should wait for a
  * descriptor instead: err is -EMFILE or -ENFILE, t holds no descriptor,
- * and other tasks hold some or are opening some, which they will close.
+ * and tasks in the window hold some or are opening some, which they will
+ * close (not those prepared ahead in the backlog, which may be waiting
+ * for t's room in the window).
  */
 MMAPIO_INTERNAL bool mmapio__ur_fd_short(const struct ur_engine *e, const struct ur_task *t,
 					 int err);

@@ -70,7 +70,7 @@ static bool ur_may_resume(struct ur_engine *e, const struct ur_task *t)
 {
 	if ((t->park & UR_PARK_BLOCKING) && !e->may_block)
 		return false;
-	if (!(t->park & UR_PARK_FD) || (e->plain_fds == 0 && e->plain_opening == 0))
+	if (!(t->park & UR_PARK_FD) || (e->plain_fds == e->ahead_fds && e->plain_opening == 0))
 		return true;
 	if (e->fd_wakeups == 0)
 		return false;
@@ -118,6 +118,12 @@ static struct ur_task *ur_prepared(const struct mmapio__op *op)
 	return (struct ur_task *)op->priv[0];
 }
 
+/* Returns the number of plain descriptors t holds. */
+static unsigned ur_fds_of(const struct ur_task *t)
+{
+	return (t->fd >= 0) + (t->dfd >= 0) + (t->in >= 0) + (t->out >= 0);
+}
+
 /*
  * Runs the blocking half of op's start (its kind's prepare) in a new task,
  * which waits in op->priv[0] for room in the window.  Returns 0; 1 when out
@@ -141,6 +147,7 @@ static int ur_prepare(struct ur_engine *e, struct mmapio__op *op, const struct u
 	}
 	op->priv[0] = (uintptr_t)t;
 	e->ahead++;
+	e->ahead_fds += ur_fds_of(t);
 	e->unprepared--;
 	return 0;
 }
@@ -231,9 +238,10 @@ static struct mmapio__op *ur_backlog_pop(struct ur_engine *e)
 	if (e->backlog == NULL)
 		e->backlog_tail = NULL;
 	op->next = NULL;
-	if (ur_prepared(op) != NULL)
+	if (ur_prepared(op) != NULL) {
 		e->ahead--;
-	else if (ur_kind_of(e, op)->prepare != NULL)
+		e->ahead_fds -= ur_fds_of(ur_prepared(op));
+	} else if (ur_kind_of(e, op)->prepare != NULL)
 		e->unprepared--;
 	op->priv[0] = 0;
 	return op;
