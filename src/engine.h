@@ -105,8 +105,11 @@ struct mmapio__engine {
 	int (*close)(void *engine);
 
 	/*
-	 * Takes ownership of the chain.  Returns 0; never fails for individual
-	 * operations (their errors travel in op->result).
+	 * Takes ownership of the chain (NULL: nothing new, but a turn to do
+	 * work that may block, which the engine keeps out of reap(0, 0)).
+	 * Returns 0, never failing for individual operations (their errors
+	 * travel in op->result); or a ring-level -errno with nothing taken
+	 * (io_uring enter failing for good).
 	 */
 	int (*submit)(void *engine, struct mmapio__op *chain);
 

@@ -45,8 +45,14 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 	if (ring == NULL)
 		return -EINVAL;
 	n = ring->prepared.n;
+	/*
+	 * Nothing prepared: the engine still gets its turn, so that an event
+	 * loop that only peeks and submits moves work the engine holds back
+	 * (io_uring copies beyond a queue depth's worth, whose opening blocks
+	 * and so runs only here).
+	 */
 	if (n == 0)
-		return 0;
+		return ring->engine->submit(ring->state, NULL);
 	if (n > INT_MAX)
 		return -EOVERFLOW;
 

@@ -7,7 +7,10 @@
  * shrank and the copy ends there, as in the blocking backend.
  *
  * The opens, the checks on the destination, fchmod and the FICLONE attempt
- * run as direct system calls on the calling thread when the copy starts.
+ * run as direct system calls on the calling thread, in the kind's prepare()
+ * step, which the window runs only where the caller may block (in submit,
+ * ahead of the window, for most copies: see "What runs where" in uring.h);
+ * start() then only queues SQEs.
  * They cost a few microseconds against the milliseconds of the data, they
  * must run in order with decisions between them (the same-file check must
  * come before any truncation), and doing them here keeps the semantics
@@ -102,14 +105,27 @@ static void release_bufs(struct ur_engine *e, struct ur_task *t)
 	t->nbufs = 0;
 }
 
-MMAPIO_INTERNAL unsigned mmapio__ur_copy_reserve(const struct ur_engine *e)
+/* Returns true when the kernel has every opcode op needs. */
+static bool copy_supported(const struct ur_engine *e, const struct mmapio__op *op)
 {
-	/* The directory stage queues 3 SQEs, the data stage one per buffer. */
-	return e->copy_depth > 3 ? e->copy_depth : 3;
+	if (!ur_has(e, IORING_OP_READ) || !ur_has(e, IORING_OP_WRITE))
+		return false;
+	return !(op->u.copy.flags & MMAPIO_COPY_DURABLE) ||
+	       (ur_has(e, IORING_OP_FSYNC) && ur_has(e, IORING_OP_OPENAT) &&
+		ur_has(e, IORING_OP_CLOSE));
 }
 
-MMAPIO_INTERNAL bool mmapio__ur_copy_can_start(const struct ur_engine *e)
+/*
+ * A copy holds one SQE per buffer (the directory stage 3), its buffers,
+ * and a slot for the directory when durable.  Returns false while the
+ * buffers lent out leave no room for another copy's.
+ */
+static bool copy_reserve(const struct ur_engine *e, const struct mmapio__op *op,
+			 struct ur_need *need)
 {
+	need->sqes = e->copy_depth > 3 ? e->copy_depth : 3;
+	need->bufs = e->copy_depth;
+	need->slot = (op->u.copy.flags & MMAPIO_COPY_DURABLE) != 0;
 	return e->blocks_out + e->copy_depth <= e->blocks_max;
 }
 
@@ -121,7 +137,7 @@ MMAPIO_INTERNAL bool mmapio__ur_copy_can_start(const struct ur_engine *e)
  * t->in, t->out, t->created and t->size (0 when empty or cloned).  Returns
  * 0, or -errno with nothing left open or created.
  */
-static int copy_open(struct ur_task *t)
+static int copy_open(struct ur_engine *e, struct ur_task *t)
 {
 	struct mmapio__copy_files f;
 	int r = mmapio__plat_copy_open(t->op->u.copy.src, t->op->u.copy.dst, t->op->u.copy.flags, &f);
@@ -129,8 +145,8 @@ static int copy_open(struct ur_task *t)
 	if (r < 0)
 		return r;
 	t->cf = f;
-	t->in = f.in;
-	t->out = f.out;
+	mmapio__ur_fd_own(e, &t->in, f.in);
+	mmapio__ur_fd_own(e, &t->out, f.out);
 	t->created = f.created != 0;
 	t->size = f.size;
 	return 0;
@@ -140,13 +156,15 @@ static int copy_open(struct ur_task *t)
  * Puts a replacing copy in dst's place (one rename on the calling thread;
  * nothing for a copy written in place).  Returns 0 or -errno.
  */
-static int copy_place(struct ur_task *t)
+static int copy_place(struct ur_engine *e, struct ur_task *t)
 {
 	int r;
 
 	t->cf.out = t->out;
 	r = mmapio__plat_copy_place(&t->cf, t->op->u.copy.dst, t->op->u.copy.flags);
-	t->out = t->cf.out; /* closed (-1) when it was a temporary */
+	/* A temporary is closed before it is put in place. */
+	if (t->cf.out < 0)
+		mmapio__ur_fd_drop(e, &t->out, false);
 	return r;
 }
 
@@ -165,12 +183,9 @@ static void copy_fail(struct ur_engine *e, struct ur_task *t, int err)
 {
 	release_bufs(e, t);
 	copy_drop_temporary(t);
-	if (t->in >= 0)
-		mmapio__sys.close(t->in);
-	if (t->out >= 0)
-		mmapio__sys.close(t->out);
-	t->in = t->out = -1;
-	mmapio__ur_fail(e, t, t->op->u.copy.dst, err);
+	mmapio__ur_fd_drop(e, &t->in, true);
+	mmapio__ur_fd_drop(e, &t->out, true);
+	mmapio__ur_fail(e, t, err);
 }
 
 /*
@@ -181,10 +196,9 @@ static void copy_succeed(struct ur_engine *e, struct ur_task *t)
 {
 	int c;
 
-	mmapio__sys.close(t->in);
-	t->in = -1;
+	mmapio__ur_fd_drop(e, &t->in, true);
 	c = t->out >= 0 ? mmapio__sys.close(t->out) : 0;
-	t->out = -1;
+	mmapio__ur_fd_drop(e, &t->out, false);
 	if (c < 0 && c != -EINTR) {
 		copy_fail(e, t, c);
 		return;
@@ -196,7 +210,7 @@ static void copy_succeed(struct ur_engine *e, struct ur_task *t)
 static void buf_read(struct ur_engine *e, struct ur_task *t, unsigned i)
 {
 	struct ur_buf *b = &t->bufs[i];
-	struct io_uring_sqe *sqe = mmapio__ur_sqe(e, t, UR_BUF0 + i);
+	struct io_uring_sqe *sqe = mmapio__ur_sqe(e, t, UR_TAG(UR_READ, i));
 
 	io_uring_prep_read(sqe, t->in, b->mem, b->len - b->pos, b->off + b->pos);
 }
@@ -205,7 +219,7 @@ static void buf_read(struct ur_engine *e, struct ur_task *t, unsigned i)
 static void buf_write(struct ur_engine *e, struct ur_task *t, unsigned i)
 {
 	struct ur_buf *b = &t->bufs[i];
-	struct io_uring_sqe *sqe = mmapio__ur_sqe(e, t, UR_BUF0 + i);
+	struct io_uring_sqe *sqe = mmapio__ur_sqe(e, t, UR_TAG(UR_WRITE, i));
 
 	io_uring_prep_write(sqe, t->out, b->mem + b->wdone, b->have - b->wdone,
 			    b->off + b->pos + b->wdone);
@@ -274,7 +288,7 @@ static void copy_data_done(struct ur_engine *e, struct ur_task *t)
 		return;
 	}
 	if (!(t->op->u.copy.flags & MMAPIO_COPY_DURABLE)) {
-		int r = copy_place(t);
+		int r = copy_place(e, t);
 
 		if (r < 0)
 			copy_fail(e, t, r);
@@ -283,30 +297,40 @@ static void copy_data_done(struct ur_engine *e, struct ur_task *t)
 		return;
 	}
 	t->res[UR_FSYNC] = 0;
-	sqe = mmapio__ur_sqe(e, t, UR_FSYNC);
+	sqe = mmapio__ur_sqe(e, t, UR_TAG(UR_FSYNC, 0));
 	io_uring_prep_fsync(sqe, t->out, 0);
 	t->stage = CP_FSYNC;
 }
 
-MMAPIO_INTERNAL void mmapio__ur_copy_start(struct ur_engine *e, struct ur_task *t)
+/*
+ * The blocking half: the directory name of a durable copy, then the opens
+ * and checks (copy_open).  Returns 0; 1 when out of descriptors that other
+ * tasks hold; or -errno with nothing left open or created.
+ */
+static int copy_prepare(struct ur_engine *e, struct ur_task *t)
 {
 	const struct mmapio__op *op = t->op;
-	uint64_t chunks;
-	unsigned nb, i;
 	int r;
 
-	t->stage = CP_DATA;
-	r = copy_open(t);
-	if (r == 0 && (op->u.copy.flags & MMAPIO_COPY_DURABLE)) {
-		t->dir = mmapio__ur_dirname(op->u.copy.dst);
+	if ((op->u.copy.flags & MMAPIO_COPY_DURABLE) && t->dir == NULL) {
+		t->dir = mmapio__plat_dirname(op->u.copy.dst);
 		if (t->dir == NULL)
-			r = -ENOMEM;
+			return -ENOMEM;
 	}
-	if (r < 0) {
-		copy_fail(e, t, r);
-		return;
-	}
+	r = copy_open(e, t);
+	if (mmapio__ur_fd_short(e, t, r))
+		return 1;
+	t->own_path = op->u.copy.dst;
+	return r;
+}
 
+/* Starts the data pipeline of a prepared copy.  Finishes the task on ENOMEM. */
+static void copy_start(struct ur_engine *e, struct ur_task *t)
+{
+	uint64_t chunks;
+	unsigned nb, i;
+
+	t->stage = CP_DATA;
 	chunks = (t->size + e->copy_block - 1) / e->copy_block;
 	nb = chunks < e->copy_depth ? (unsigned)chunks : e->copy_depth;
 	if (nb > t->reserve)
@@ -326,15 +350,26 @@ MMAPIO_INTERNAL void mmapio__ur_copy_start(struct ur_engine *e, struct ur_task *
 		copy_data_done(e, t);
 }
 
-MMAPIO_INTERNAL void mmapio__ur_copy_cqe(struct ur_engine *e, struct ur_task *t, unsigned tag,
-					 int res)
+/* Takes the CQE of step (and buffer index) of a copy's task. */
+static void copy_complete(struct ur_engine *e, struct ur_task *t, unsigned step, unsigned index,
+			  int res)
 {
 	int r;
 
-	if (tag >= UR_BUF0)
-		buf_cqe(e, t, tag - UR_BUF0, res);
+	if (t->stage == CP_DIR) {
+		r = mmapio__ur_dir_cqe(e, t, step, res);
+		if (r == 1)
+			return;
+		if (r < 0)
+			copy_fail(e, t, r);
+		else
+			copy_succeed(e, t);
+		return;
+	}
+	if (step == UR_READ || step == UR_WRITE)
+		buf_cqe(e, t, index, res);
 	else
-		t->res[tag] = res;
+		t->res[step] = res;
 	if (t->pending > 0)
 		return;
 
@@ -345,7 +380,7 @@ MMAPIO_INTERNAL void mmapio__ur_copy_cqe(struct ur_engine *e, struct ur_task *t,
 	case CP_FSYNC:
 		r = t->res[UR_FSYNC];
 		if (r == 0)
-			r = copy_place(t);
+			r = copy_place(e, t);
 		if (r < 0)
 			copy_fail(e, t, r);
 		else if (t->cf.synced)
@@ -353,17 +388,14 @@ MMAPIO_INTERNAL void mmapio__ur_copy_cqe(struct ur_engine *e, struct ur_task *t,
 		else
 			mmapio__ur_dir_start(e, t, CP_DIR);
 		return;
-	case CP_DIR:
-		r = mmapio__ur_dir_result(e, t);
-		if (r == 1)
-			return;
-		if (r < 0)
-			copy_fail(e, t, r);
-		else
-			copy_succeed(e, t);
-		return;
-	default: /* UR_STAGE_UNLINK */
-		mmapio__ur_finish(e, t, t->err);
-		return;
 	}
 }
+
+MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_copy = {
+	.name = "copy",
+	.supported = copy_supported,
+	.reserve = copy_reserve,
+	.prepare = copy_prepare,
+	.start = copy_start,
+	.complete = copy_complete,
+};

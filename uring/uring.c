@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The io_uring backend: the engine's setup (the ring, its flags, the
- * opcode probe, the direct descriptor slots), its close, and the contract's
- * table.  The rolling window, CQE dispatch, waiting and hand-back live in
- * window.c; the operations in ops.c (create, delete, flush) and copy.c.
+ * The io_uring engine: its setup (the ring, its flags, the check that
+ * io_uring_enter works, the opcode probe, the direct descriptor slots), its
+ * close, the contract's table and the table of operation kinds.  The
+ * rolling window, CQE dispatch, waiting and hand-back live in window.c; the
+ * operations in create.c, copy.c, delete.c and flush.c (see uring.h).
  *
  * Measurements behind the choices (2-vCPU VM, Linux 6.18.44, liburing 2.3,
  * ext4; throwaway programs, medians of 9 runs for creates and 5 for copies,
@@ -133,11 +134,27 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "uring.h"
 
 /* The window is capped so that the ring (4 SQEs per op) stays small. */
 #define UR_MAX_DEPTH 1024u
+
+/*
+ * The operation kinds, indexed by enum mmapio_op: the window reaches them
+ * only through this table (e->kinds), so that it never names a kind.
+ */
+static const struct ur_kind *const ur_kinds[UR_NKINDS] = {
+	[MMAPIO_OP_CREATE] = &mmapio__ur_kind_create,
+	[MMAPIO_OP_COPY] = &mmapio__ur_kind_copy,
+	[MMAPIO_OP_DELETE] = &mmapio__ur_kind_delete,
+	[MMAPIO_OP_FLUSH] = &mmapio__ur_kind_flush,
+};
+
+_Static_assert(MMAPIO_OP_FLUSH == UR_NKINDS - 1, "a table entry for every enum mmapio_op");
 
 /* ------------------------------------------------------------------------ */
 /* The contract                                                             */
@@ -188,73 +205,57 @@ static void ur_stats(void *engine, struct mmapio__engine_stats *out)
 	*out = e->stats;
 }
 
+/* Frees the engine and everything it holds but the ring. */
+static void ur_free(struct ur_engine *e)
+{
+	mmapio__ur_pool_free(e);
+	free(e->untaken);
+	free(e->slots);
+	free(e);
+}
+
 /*
  * Finishes every operation the engine owns (the ring contract: close waits
  * for submitted work), then frees everything.  If the ring itself stops
- * working, the backlog is handed back with -ECANCELED and whatever the
- * kernel still holds is left allocated rather than freed under it.
- * Returns 0, or -EEXIST (nothing freed, the ring still usable) when called
- * with work in flight from a thread that a single-issuer ring refuses.
+ * working, what the kernel never took comes back with the ring's error and
+ * what it took is collected as it finishes (mmapio__ur_drain).  Returns 0,
+ * or -EEXIST (nothing freed, the ring still usable) when called with work
+ * in flight from a thread that a single-issuer ring refuses.
  */
 static int ur_close(void *engine)
 {
 	struct ur_engine *e = engine;
-	bool kernel_holds = false;
+	int r;
 
-	while (e->owned > 0) {
-		unsigned before = e->owned;
-		int r = mmapio__ur_reap(e, e->owned, -1);
-
-		/*
-		 * A single-issuer ring refuses other threads: only its own
-		 * thread can run the completions, so freeing it here would
-		 * leave work the kernel still does pointing at freed memory.
-		 * It stays whole for that thread to close.
-		 */
-		if (r == -EEXIST)
-			return -EEXIST;
-		if (r > 0 || r == -EINTR || e->owned < before)
-			continue;
-		/* No progress: the ring is broken.  Give up on it. */
-		while (e->backlog != NULL) {
-			struct mmapio__op *op = e->backlog;
-
-			e->backlog = op->next;
-			op->result = -ECANCELED;
-			mmapio__ur_queue_finished(e, op);
-		}
-		e->backlog_tail = NULL;
-		mmapio__ur_hand_back(e);
-		kernel_holds = e->inflight > 0;
-		break;
-	}
+	e->may_block = true;
+	r = mmapio__ur_drain(e);
+	if (r < 0)
+		return r;
 	if (e->efd >= 0)
 		io_uring_unregister_eventfd(&e->ring);
 	/* Exiting the ring closes every direct descriptor still installed. */
 	io_uring_queue_exit(&e->ring);
-	if (kernel_holds)
-		return 0;
-	mmapio__ur_pool_free(e);
-	free(e->slots);
-	free(e);
+	ur_free(e);
 	return 0;
 }
 
-/* Reads the opcodes the kernel supports into e->ops. */
+/* Reads the opcodes the kernel supports into e->ops, less the hooked ones. */
 static void ur_probe(struct ur_engine *e)
 {
-	struct io_uring_probe *p = io_uring_get_probe_ring(&e->ring);
+	struct io_uring_probe *p = NULL;
 	unsigned op;
 
 	e->ops = 0;
+	if (!mmapio__ur_hooks.no_probe)
+		p = io_uring_get_probe_ring(&e->ring);
 	if (p == NULL)
 		return; /* Linux 5.5 and older: no probe, so use nothing. */
 	for (op = 0; op < 64; op++)
 		if (io_uring_opcode_supported(p, (int)op))
 			e->ops |= (uint64_t)1 << op;
 	io_uring_free_probe(p);
+	e->ops &= ~mmapio__ur_hooks.mask_ops;
 }
-
 /*
  * Sets the ring up, trying the cheapest task-running modes first and
  * plainer ones where the kernel refuses them with -EINVAL.  Returns 0 or
@@ -301,18 +302,93 @@ static int ur_setup(struct ur_engine *e, unsigned entries)
 	e->owner = pthread_self();
 	e->sq_entries = p.sq_entries;
 	e->ext_arg = (p.features & IORING_FEAT_EXT_ARG) != 0;
+	if (mmapio__ur_hooks.no_ext_arg) {
+		/* liburing decides by the ring's features; so must the hook. */
+		e->ext_arg = false;
+		e->ring.features &= ~IORING_FEAT_EXT_ARG;
+	}
 	return 0;
 }
 
 /*
+ * Registers a sparse file table of n slots with the raw system call.
+ * Returns 0 or -errno.
+ */
+static int ur_register_sparse(struct ur_engine *e, unsigned n)
+{
+	struct io_uring_rsrc_register reg;
+	long r;
+
+	memset(&reg, 0, sizeof(reg));
+	reg.nr = n;
+	reg.flags = IORING_RSRC_REGISTER_SPARSE;
+	r = syscall(__NR_io_uring_register, e->ring.ring_fd, IORING_REGISTER_FILES2, &reg,
+		    sizeof(reg));
+	return r < 0 ? -errno : 0;
+}
+
+/*
+ * Gives the ring direct descriptor slots, one per running operation where
+ * the process's limits allow, so that a create opens into a slot,
+ * allocates and closes in one linked chain without a file descriptor ever
+ * entering the process's table.
+ *
+ * The kernel refuses a table larger than the soft RLIMIT_NOFILE (-EMFILE),
+ * and liburing's io_uring_register_files_sparse then raises the process's
+ * limit by the table's size and tries again: a process-wide side effect no
+ * library may have (20 became 84).  So the table is sized within the limit
+ * and registered with the raw call, halving on -EMFILE; with fewer slots
+ * than the window, creates wait for a free slot.  No table at all (an old
+ * kernel, or a limit of 0) leaves plain descriptors.
+ */
+static void ur_register_slots(struct ur_engine *e)
+{
+	struct rlimit rl;
+	unsigned n = e->depth, i;
+	int r = -EMFILE;
+
+	if (mmapio__ur_hooks.no_direct || !ur_has(e, IORING_OP_OPENAT) ||
+	    !ur_has(e, IORING_OP_CLOSE))
+		return;
+	if (mmapio__ur_hooks.max_slots > 0 && n > mmapio__ur_hooks.max_slots)
+		n = mmapio__ur_hooks.max_slots;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY && n > rl.rlim_cur)
+		n = (unsigned)rl.rlim_cur;
+	while (n > 0) {
+		r = ur_register_sparse(e, n);
+		if (r != -EMFILE)
+			break;
+		n /= 2;
+	}
+	if (r < 0 || n == 0)
+		return;
+	e->direct = true;
+	e->nslots = n;
+	for (i = 0; i < n; i++)
+		e->slots[i] = n - 1 - i;
+	e->nfree = n;
+}
+
+/* Writes "what: <strerror(-err)>" into why. */
+static void ur_reason(char *why, size_t whylen, const char *what, int err)
+{
+	char buf[64];
+
+	snprintf(why, whylen, "%s: %s", what, strerror_r(-err, buf, sizeof(buf)));
+}
+
+/*
  * Sets an engine up.  Returns 0 with *engine set, or -errno with the
- * reason in why.
+ * reason in why: "io_uring_setup: ..." when the kernel refuses a ring,
+ * "io_uring_enter: ..." when it sets one up but refuses to enter it (a
+ * seccomp filter that allows io_uring_setup only), so that the ring front
+ * end falls back to the blocking engine for -EPERM and -ENOSYS from either.
  */
 static int ur_open(const struct mmapio__engine_params *params, void **engine, char *why,
 		   size_t whylen)
 {
 	struct ur_engine *e = calloc(1, sizeof(*e));
-	unsigned depth, i;
+	unsigned depth;
 	int r;
 
 	if (e == NULL) {
@@ -322,6 +398,7 @@ static int ur_open(const struct mmapio__engine_params *params, void **engine, ch
 	e->done = params->done;
 	e->ctx = params->ctx;
 	e->fallback = params->fallback;
+	e->kinds = ur_kinds;
 	e->efd = -1;
 	depth = params->queue_depth == 0 ? 64 : params->queue_depth;
 	if (depth > UR_MAX_DEPTH)
@@ -329,39 +406,35 @@ static int ur_open(const struct mmapio__engine_params *params, void **engine, ch
 
 	r = ur_setup(e, depth * UR_SQES_PER_OP);
 	if (r < 0) {
-		char buf[64];
-
-		snprintf(why, whylen, "io_uring_setup: %s", strerror_r(-r, buf, sizeof(buf)));
+		ur_reason(why, whylen, "io_uring_setup", r);
 		free(e);
 		return r;
+	}
+	r = mmapio__ur_enter_check(e);
+	if (r < 0) {
+		ur_reason(why, whylen, "io_uring_enter", r);
+		goto fail;
 	}
 	e->depth = depth;
 	if (e->depth > e->sq_entries / UR_SQES_PER_OP && e->sq_entries >= UR_SQES_PER_OP)
 		e->depth = e->sq_entries / UR_SQES_PER_OP; /* the kernel clamped the ring */
 	ur_probe(e);
 
-	/*
-	 * One direct descriptor slot per running operation: a create opens
-	 * into it, allocates and closes in one linked chain, without a file
-	 * descriptor ever entering the process's table.
-	 */
 	e->slots = calloc(e->depth, sizeof(*e->slots));
-	if (e->slots == NULL) {
-		io_uring_queue_exit(&e->ring);
-		free(e);
+	e->untaken = calloc(e->sq_entries, sizeof(*e->untaken));
+	if (e->slots == NULL || e->untaken == NULL) {
+		r = -ENOMEM;
 		snprintf(why, whylen, "io_uring: out of memory");
-		return -ENOMEM;
+		goto fail;
 	}
-	if (ur_has(e, IORING_OP_OPENAT) && ur_has(e, IORING_OP_CLOSE) &&
-	    io_uring_register_files_sparse(&e->ring, e->depth) == 0) {
-		e->direct = true;
-		for (i = 0; i < e->depth; i++)
-			e->slots[i] = e->depth - 1 - i;
-		e->nfree = e->depth;
-	}
+	ur_register_slots(e);
 	mmapio__ur_copy_tune(e);
 	*engine = e;
 	return 0;
+fail:
+	io_uring_queue_exit(&e->ring);
+	ur_free(e);
+	return r;
 }
 
 MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
@@ -374,4 +447,5 @@ MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.owned = ur_owned,
 	.set_event = ur_set_event,
 	.stats = ur_stats,
+	.run = NULL, /* every operation needs a ring; the blocking engine runs one alone */
 };

@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The io_uring engine's rolling window: entering the kernel, tasks, the
- * backlog, CQE dispatch, hand-back, and the contract's submit and reap.
+ * The io_uring engine's rolling window: the backlog, resuming parked
+ * tasks, CQE dispatch, hand-back, a broken ring, and the contract's submit
+ * and reap.  It knows nothing of any operation kind: it reaches them
+ * through e->kinds (see uring.h), builds on task.c, and enters the kernel
+ * through enter.c.
  *
  * Operations are started from a FIFO backlog into a rolling window: at most
  * queue_depth running, each holding the SQEs its largest stage needs (4 for
@@ -10,9 +13,21 @@
  * backlog refills it at once.  Every SQE yields exactly one CQE, which is
  * how an operation's state machine knows when a stage is complete, and how
  * an operation is handed back exactly once.
+ *
+ * A broken ring.  When io_uring_enter fails for good (-EPERM or -ENOSYS
+ * from a seccomp filter installed after the ring was set up, -EBADFD), or
+ * fails in any way while the ring is being closed, the SQEs the kernel
+ * never took would otherwise wait for ever.  ur_void_untaken takes them
+ * back out of the submission ring and completes each with -ECANCELED (the
+ * request did not run), so that every state machine ends as it would after
+ * a cancelled request (closing what it holds), and the operation comes back
+ * with the ring's error; the backlog comes back with that error too.
+ * Requests the kernel did take finish there and post their CQEs without an
+ * enter, and are collected by polling the CQ ring.  Such a ring refuses new
+ * chains with its error.
  */
 #include <errno.h>
-#include <signal.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -22,117 +37,14 @@
 #include "uring.h"
 
 /* ------------------------------------------------------------------------ */
-/* Entering the kernel                                                      */
+/* Errors of io_uring_enter and the owner                                  */
 /* ------------------------------------------------------------------------ */
 
-/*
- * Hands the queued SQEs to the kernel with one io_uring_enter.  SQEs the
- * kernel did not take (an error of the whole call, such as -EBUSY or
- * -EAGAIN) stay in the submission ring and go with the next enter, so no
- * operation is lost or started twice.  Returns the number taken, or -errno.
- */
-static int ur_flush_sqes(struct ur_engine *e)
+/* True for io_uring_enter errors that a later call may not see again. */
+static bool ur_transient(int err)
 {
-	int r;
-
-	if (e->unsubmitted == 0)
-		return 0;
-	/* With SQEs to hand over, liburing enters exactly once. */
-	r = io_uring_submit(&e->ring);
-	e->stats.uring_enters++;
-	if (r > 0) {
-		e->unsubmitted -= (unsigned)r > e->unsubmitted ? e->unsubmitted : (unsigned)r;
-		e->stats.uring_sqes += (uint64_t)r;
-	}
-	return r;
-}
-
-/*
- * Submits what is queued and waits until at least nr completions are in
- * the CQ ring or timeout_ms (-1: no limit) has passed.  Returns 0, -ETIME,
- * -EINTR, or another -errno of io_uring_enter.
- */
-static int ur_enter_wait(struct ur_engine *e, unsigned nr, int timeout_ms)
-{
-	struct __kernel_timespec ts;
-	struct io_uring_getevents_arg arg;
-	unsigned queued = e->unsubmitted;
-	int r;
-
-	if (timeout_ms < 0) {
-		/* One enter: submit and wait (liburing 2.3 always enters here). */
-		r = io_uring_submit_and_wait(&e->ring, nr);
-		e->stats.uring_enters++;
-		if (r > 0) {
-			e->unsubmitted -= (unsigned)r > queued ? queued : (unsigned)r;
-			e->stats.uring_sqes += (uint64_t)r;
-		}
-		if (r < 0)
-			return r;
-		/*
-		 * Having submitted, the kernel reports the count even when a
-		 * signal cut the wait short.  The wait ends early for nothing
-		 * else but a submission cut short (which a caller retrying
-		 * after -EINTR also handles), so fewer than nr CQEs tells.
-		 */
-		return io_uring_cq_ready(&e->ring) < nr ? -EINTR : 0;
-	}
-
-	r = ur_flush_sqes(e);
-	if (r < 0)
-		return r;
-	ts.tv_sec = timeout_ms / 1000;
-	ts.tv_nsec = (long long)(timeout_ms % 1000) * 1000000;
-	if (e->ext_arg) {
-		/*
-		 * The raw call waits with a timeout in a single enter (and so
-		 * can be counted exactly), where liburing's timed waits may
-		 * enter more than once.
-		 */
-		memset(&arg, 0, sizeof(arg));
-		arg.ts = (uint64_t)(uintptr_t)&ts;
-		r = io_uring_enter2((unsigned)e->ring.ring_fd, 0, nr,
-				    IORING_ENTER_GETEVENTS | IORING_ENTER_EXT_ARG,
-				    (sigset_t *)&arg, sizeof(arg));
-		e->stats.uring_enters++;
-	} else {
-		struct io_uring_cqe *cqe;
-
-		/* Kernels before 5.11: liburing waits with a timeout SQE. */
-		r = io_uring_wait_cqes(&e->ring, &cqe, nr, &ts, NULL);
-		e->stats.uring_enters++;
-	}
-	return r < 0 ? r : 0;
-}
-
-/*
- * True when the kernel holds deferred task work (finished requests whose
- * completions only this task can post) that nobody has run yet.  With
- * IORING_SETUP_TASKRUN_FLAG the kernel sets IORING_SQ_TASKRUN when work is
- * queued on an empty list, and again when a bounded run leaves some behind
- * (io_run_local_work_continue), and clears it when it starts a run.
- */
-static bool ur_taskrun_pending(const struct ur_engine *e)
-{
-	return e->defer && (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
-}
-
-/*
- * Hands the queued SQEs over and runs deferred task work in one enter
- * (IORING_ENTER_GETEVENTS with min_complete 0: it never sleeps).  Returns
- * the number of SQEs taken, or -errno.
- */
-static int ur_enter_getevents(struct ur_engine *e)
-{
-	unsigned queued = e->unsubmitted;
-	int r = io_uring_submit_and_get_events(&e->ring);
-
-	e->stats.uring_enters++;
-	if (r > 0) {
-		e->unsubmitted -= (unsigned)r > queued ? queued : (unsigned)r;
-		e->stats.uring_sqes += (uint64_t)r;
-	}
-	return r;
+	return err == -EINTR || err == -ETIME || err == -EBUSY || err == -EAGAIN ||
+	       err == -ENOMEM;
 }
 
 /*
@@ -145,230 +57,297 @@ static bool ur_on_owner(const struct ur_engine *e)
 	return !e->single_issuer || pthread_equal(pthread_self(), e->owner);
 }
 
-/* True for io_uring_enter errors that a later call may not see again. */
-static bool ur_transient(int err)
+/* ------------------------------------------------------------------------ */
+/* Parked tasks                                                             */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * True when what parked t is gone.  A task out of descriptors goes on once
+ * per descriptor released (first parked, first served), or when the engine
+ * holds none and opens none: its retry then tells the truth.
+ */
+static bool ur_may_resume(struct ur_engine *e, const struct ur_task *t)
 {
-	return err == -EINTR || err == -ETIME || err == -EBUSY || err == -EAGAIN ||
-	       err == -ENOMEM;
+	if ((t->park & UR_PARK_BLOCKING) && !e->may_block)
+		return false;
+	if (!(t->park & UR_PARK_FD) || (e->plain_fds == e->ahead_fds && e->plain_opening == 0))
+		return true;
+	if (e->fd_wakeups == 0)
+		return false;
+	e->fd_wakeups--;
+	return true;
+}
+
+/* Resumes the parked tasks that may go on now, in the order they parked. */
+static void ur_unpark(struct ur_engine *e)
+{
+	struct ur_task *list = e->parked, *t;
+
+	e->parked = e->parked_tail = NULL;
+	while ((t = list) != NULL) {
+		ur_resume_fn resume = t->resume;
+
+		list = t->park_next;
+		if (!ur_may_resume(e, t)) {
+			mmapio__ur_park(e, t, t->park, resume);
+			continue;
+		}
+		t->park = 0;
+		t->resume = NULL;
+		resume(e, t);
+	}
+	/* Releases nobody waited for are not kept for later waiters. */
+	e->fd_wakeups = 0;
 }
 
 /* ------------------------------------------------------------------------ */
-/* Tasks and the window                                                     */
+/* Starting operations                                                      */
 /* ------------------------------------------------------------------------ */
 
-MMAPIO_INTERNAL struct ur_task *mmapio__ur_task_new(struct mmapio__op *op, unsigned nbufs)
+/* Returns op's kind, or NULL for a kind the table does not have. */
+static const struct ur_kind *ur_kind_of(const struct ur_engine *e, const struct mmapio__op *op)
 {
-	size_t size = sizeof(struct ur_task) + (size_t)nbufs * sizeof(struct ur_buf);
-	struct ur_task *t;
+	unsigned k = (unsigned)op->kind;
 
-	/* The alignment leaves the low bits of the address free for a tag. */
-	size = (size + UR_TAG_SPAN - 1) & ~(size_t)(UR_TAG_SPAN - 1);
-	t = aligned_alloc(UR_TAG_SPAN, size);
+	return k < UR_NKINDS ? e->kinds[k] : NULL;
+}
+
+/* Returns the task prepared for op while it waits in the backlog, or NULL. */
+static struct ur_task *ur_prepared(const struct mmapio__op *op)
+{
+	return (struct ur_task *)op->priv[0];
+}
+
+/* Returns the number of plain descriptors t holds. */
+static unsigned ur_fds_of(const struct ur_task *t)
+{
+	return (t->fd >= 0) + (t->dfd >= 0) + (t->in >= 0) + (t->out >= 0);
+}
+
+/*
+ * Runs the blocking half of op's start (its kind's prepare) in a new task,
+ * which waits in op->priv[0] for room in the window.  Returns 0; 1 when out
+ * of descriptors (nothing kept, op is prepared again later); or -errno,
+ * nothing kept, for op to fail with.
+ */
+static int ur_prepare(struct ur_engine *e, struct mmapio__op *op, const struct ur_kind *k)
+{
+	struct ur_need need = { 0, 0, false };
+	struct ur_task *t;
+	int r;
+
+	k->reserve(e, op, &need);
+	t = mmapio__ur_task_new(op, need.bufs);
 	if (t == NULL)
-		return NULL;
-	memset(t, 0, size);
-	t->op = op;
-	t->slot = -1;
-	t->fd = -1;
-	t->dfd = -1;
-	t->in = -1;
-	t->out = -1;
-	return t;
-}
-
-MMAPIO_INTERNAL struct io_uring_sqe *mmapio__ur_sqe(struct ur_engine *e, struct ur_task *t,
-						    unsigned tag)
-{
-	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
-
-	/*
-	 * A full ring cannot happen while the reservations hold: every queued
-	 * SQE belongs to a running task and their reserves sum to at most the
-	 * ring's size.  Handing the queue to the kernel makes room all the
-	 * same (SQEs a failed enter left behind go with the next one).
-	 */
-	while (sqe == NULL) {
-		ur_flush_sqes(e);
-		sqe = io_uring_get_sqe(&e->ring);
+		return -ENOMEM;
+	r = k->prepare(e, t);
+	if (r != 0) {
+		mmapio__ur_task_free(e, t);
+		return r;
 	}
-	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t | tag);
-	t->pending++;
-	e->inflight++;
-	e->unsubmitted++;
-	return sqe;
+	op->priv[0] = (uintptr_t)t;
+	e->ahead++;
+	e->ahead_fds += ur_fds_of(t);
+	e->unprepared--;
+	return 0;
 }
 
-MMAPIO_INTERNAL void mmapio__ur_queue_finished(struct ur_engine *e, struct mmapio__op *op)
+/*
+ * Prepares operations waiting in the backlog, from its head, up to e->depth
+ * of them at a time: in submit, so that a poll can start them later (see
+ * "What runs where" in uring.h).  Stops when out of descriptors.  One that
+ * fails leaves the backlog and is handed back at once.
+ */
+static void ur_prepare_ahead(struct ur_engine *e)
 {
-	op->next = NULL;
-	if (e->finished_tail != NULL)
-		e->finished_tail->next = op;
-	else
-		e->finished = op;
-	e->finished_tail = op;
-}
+	struct mmapio__op *op = e->backlog, *prev = NULL, *next;
 
-MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, int result)
-{
-	struct mmapio__op *op = t->op;
+	for (; op != NULL && e->unprepared > 0 && e->ahead < e->depth; op = next) {
+		const struct ur_kind *k = ur_kind_of(e, op);
+		int r;
 
-	/* Plain descriptors left open by a failure path are closed here. */
-	if (t->fd >= 0)
-		mmapio__sys.close(t->fd);
-	if (t->dfd >= 0)
-		mmapio__sys.close(t->dfd);
-	if (t->in >= 0)
-		mmapio__sys.close(t->in);
-	if (t->out >= 0)
-		mmapio__sys.close(t->out);
-	if (t->slot >= 0)
-		e->slots[e->nfree++] = (unsigned)t->slot;
-	e->reserved -= t->reserve;
-	e->active--;
-	free(t->dir);
-	free(t);
-	op->result = result;
-	mmapio__ur_queue_finished(e, op);
-}
-
-/* Runs op with blocking system calls, for a kernel without its opcodes. */
-static void ur_run_blocking(struct ur_engine *e, struct mmapio__op *op)
-{
-	op->result = e->fallback->run(op);
-	e->stats.blocking_ops++;
-	mmapio__ur_queue_finished(e, op);
-}
-
-/* Returns true when every opcode op needs on io_uring is supported. */
-static bool ur_can_run(const struct ur_engine *e, const struct mmapio__op *op)
-{
-	unsigned flags;
-
-	switch (op->kind) {
-	case MMAPIO_OP_CREATE:
-		flags = op->u.create.flags;
-		if (!ur_has(e, IORING_OP_OPENAT) || !ur_has(e, IORING_OP_CLOSE))
-			return false;
-		if (op->u.create.size > 0 && !(flags & MMAPIO_CREATE_SPARSE) &&
-		    !ur_has(e, IORING_OP_FALLOCATE))
-			return false;
-		if (op->u.create.size > 0 && (flags & MMAPIO_CREATE_SPARSE) &&
-		    !ur_has(e, UR_OP_FTRUNCATE))
-			return false;
-		return !(flags & MMAPIO_CREATE_DURABLE) || ur_has(e, IORING_OP_FSYNC);
-	case MMAPIO_OP_COPY:
-		if (!ur_has(e, IORING_OP_READ) || !ur_has(e, IORING_OP_WRITE))
-			return false;
-		return !(op->u.copy.flags & MMAPIO_COPY_DURABLE) ||
-		       (ur_has(e, IORING_OP_FSYNC) && ur_has(e, IORING_OP_OPENAT) &&
-			ur_has(e, IORING_OP_CLOSE));
-	case MMAPIO_OP_DELETE:
-		return ur_has(e, IORING_OP_UNLINKAT);
-	case MMAPIO_OP_FLUSH:
-		return ur_has(e, IORING_OP_FSYNC);
+		next = op->next;
+		if (k->prepare == NULL || ur_prepared(op) != NULL) {
+			prev = op;
+			continue;
+		}
+		r = ur_prepare(e, op, k);
+		if (r == 1)
+			break;
+		if (r == 0) {
+			prev = op;
+			continue;
+		}
+		e->unprepared--;
+		if (prev != NULL)
+			prev->next = next;
+		else
+			e->backlog = next;
+		if (e->backlog_tail == op)
+			e->backlog_tail = prev;
+		op->result = r;
+		mmapio__ur_queue_finished(e, op);
 	}
-	return false;
 }
 
-/* SQEs op holds in the window while it runs. */
-static unsigned ur_reserve(const struct ur_engine *e, const struct mmapio__op *op)
+/* Starts t's state machine, unless the ring broke meanwhile. */
+static void ur_begin(struct ur_engine *e, struct ur_task *t)
 {
-	if (op->kind == MMAPIO_OP_COPY)
-		return mmapio__ur_copy_reserve(e);
-	if (op->kind == MMAPIO_OP_FLUSH)
-		return mmapio__ur_flush_reserve(op);
-	if (op->kind == MMAPIO_OP_DELETE)
-		return 1;
-	return UR_SQES_PER_OP;
-}
-
-/* Starts op as a task holding reserve SQEs of the window. */
-static void ur_start(struct ur_engine *e, struct mmapio__op *op, unsigned reserve)
-{
-	struct ur_task *t;
-
-	if (!ur_can_run(e, op)) {
-		ur_run_blocking(e, op);
+	if (e->broken < 0) {
+		mmapio__ur_fail(e, t, e->broken);
 		return;
 	}
-	t = mmapio__ur_task_new(op, op->kind == MMAPIO_OP_COPY ? e->copy_depth : 0);
+	e->kinds[t->op->kind]->start(e, t);
+}
+
+/*
+ * Puts op into the window, in its prepared task t or a new one, holding
+ * what need says, and starts it (after the gate hook's read, if set).
+ */
+static void ur_start(struct ur_engine *e, struct mmapio__op *op, struct ur_task *t,
+		     const struct ur_need *need)
+{
+	struct io_uring_sqe *sqe;
+
+	if (t == NULL)
+		t = mmapio__ur_task_new(op, need->bufs);
 	if (t == NULL) {
 		op->result = -ENOMEM;
 		mmapio__ur_queue_finished(e, op);
 		return;
 	}
-	t->reserve = reserve;
-	e->reserved += reserve;
+	t->reserve = need->sqes;
+	e->reserved += t->reserve;
 	e->active++;
-	if (e->direct && (op->kind == MMAPIO_OP_CREATE ||
-			  (op->kind == MMAPIO_OP_COPY && (op->u.copy.flags & MMAPIO_COPY_DURABLE))))
+	if (need->slot && e->direct && e->nfree > 0)
 		t->slot = (int)e->slots[--e->nfree];
+	if ((mmapio__ur_hooks.gate_kinds & (1u << op->kind)) && e->broken == 0) {
+		sqe = mmapio__ur_sqe(e, t, UR_TAG(UR_GATE, 0));
+		io_uring_prep_read(sqe, mmapio__ur_hooks.gate_fd, &t->gate_byte, 1, (uint64_t)-1);
+		return;
+	}
+	ur_begin(e, t);
+}
 
-	switch (op->kind) {
-	case MMAPIO_OP_CREATE:
-		mmapio__ur_create_start(e, t);
-		break;
-	case MMAPIO_OP_COPY:
-		mmapio__ur_copy_start(e, t);
-		break;
-	case MMAPIO_OP_DELETE:
-		mmapio__ur_delete_start(e, t);
-		break;
-	case MMAPIO_OP_FLUSH:
-		mmapio__ur_flush_start(e, t);
-		break;
+/* Takes the head of the backlog off. */
+static struct mmapio__op *ur_backlog_pop(struct ur_engine *e)
+{
+	struct mmapio__op *op = e->backlog;
+
+	e->backlog = op->next;
+	if (e->backlog == NULL)
+		e->backlog_tail = NULL;
+	op->next = NULL;
+	if (ur_prepared(op) != NULL) {
+		e->ahead--;
+		e->ahead_fds -= ur_fds_of(ur_prepared(op));
+	} else if (ur_kind_of(e, op)->prepare != NULL)
+		e->unprepared--;
+	op->priv[0] = 0;
+	return op;
+}
+
+/*
+ * A broken ring starts the whole backlog at once: each operation fails at
+ * its start with the ring's error, removing what a prepared copy created.
+ */
+static void ur_cancel_backlog(struct ur_engine *e)
+{
+	static const struct ur_need none = { 0, 0, false };
+
+	while (e->backlog != NULL) {
+		struct ur_task *t = ur_prepared(e->backlog);
+
+		ur_start(e, ur_backlog_pop(e), t, &none);
 	}
 }
 
 /*
  * Starts operations from the backlog while the window has room: at most
- * depth running, their reserved SQEs within the ring.  The backlog is
- * strictly first in, first out.
+ * depth running, their reserved SQEs within the ring, a direct slot for
+ * each that wants one, a kind's blocking prepare only where the caller may
+ * block.  The backlog is strictly first in, first out.
  */
 static void ur_refill(struct ur_engine *e)
 {
+	if (e->broken < 0) {
+		ur_cancel_backlog(e);
+		return;
+	}
 	while (e->backlog != NULL && e->active < e->depth) {
 		struct mmapio__op *op = e->backlog;
-		unsigned need = ur_reserve(e, op);
+		const struct ur_kind *k = ur_kind_of(e, op);
+		struct ur_need need = { 0, 0, false };
+		struct ur_task *t;
+		int r;
 
-		if (need > e->sq_entries)
-			need = e->sq_entries;
-		if (e->active > 0 && e->reserved + need > e->sq_entries)
+		if (!k->reserve(e, op, &need) && e->active > 0)
 			break;
-		if (op->kind == MMAPIO_OP_COPY && e->active > 0 && !mmapio__ur_copy_can_start(e))
+		if (need.sqes > e->sq_entries)
+			need.sqes = e->sq_entries;
+		if (e->active > 0 && e->reserved + need.sqes > e->sq_entries)
 			break;
-		e->backlog = op->next;
-		if (e->backlog == NULL)
-			e->backlog_tail = NULL;
-		op->next = NULL;
-		ur_start(e, op, need);
+		if (need.slot && e->direct && e->nfree == 0)
+			break; /* slots are held by running tasks only */
+		if (k->prepare != NULL && ur_prepared(op) == NULL) {
+			if (!e->may_block)
+				break; /* see "What runs where" in uring.h */
+			r = ur_prepare(e, op, k);
+			if (r == 1)
+				break; /* out of descriptors: they come back as tasks end */
+			if (r < 0) {
+				op = ur_backlog_pop(e);
+				op->result = r;
+				mmapio__ur_queue_finished(e, op);
+				continue;
+			}
+		}
+		t = ur_prepared(op);
+		ur_backlog_pop(e);
+		ur_start(e, op, t, &need);
 	}
 }
 
-/* Passes one CQE to the task it belongs to. */
-static void ur_dispatch(struct ur_engine *e, uint64_t user_data, int res)
+/* ------------------------------------------------------------------------ */
+/* Completions                                                              */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * Passes one completion to the task it belongs to: a CQE (real), or a
+ * request taken back from a broken ring (not real, res -ECANCELED).
+ */
+static void ur_dispatch(struct ur_engine *e, uint64_t user_data, int res, bool real)
 {
 	struct ur_task *t = (struct ur_task *)(uintptr_t)(user_data & ~(uint64_t)(UR_TAG_SPAN - 1));
 	unsigned tag = (unsigned)(user_data & (UR_TAG_SPAN - 1));
+	unsigned step = UR_TAG_STEP(tag);
 
-	if (t == NULL)
+	/*
+	 * Not ours: the NOP of the open's check, and the timeout SQE that
+	 * liburing's timed waits queue on kernels without
+	 * IORING_FEAT_EXT_ARG (liburing's own peek passes over it too).
+	 */
+	if (user_data == 0 || user_data == LIBURING_UDATA_TIMEOUT || t == NULL)
 		return;
 	e->inflight--;
 	t->pending--;
-	switch (t->op->kind) {
-	case MMAPIO_OP_CREATE:
-		mmapio__ur_create_cqe(e, t, tag, res);
-		break;
-	case MMAPIO_OP_COPY:
-		mmapio__ur_copy_cqe(e, t, tag, res);
-		break;
-	case MMAPIO_OP_DELETE:
-		mmapio__ur_finish(e, t, res);
-		break;
-	case MMAPIO_OP_FLUSH:
-		mmapio__ur_flush_cqe(e, t, res);
-		break;
+	if (ur_plain_open(tag))
+		e->plain_opening--;
+	if (real)
+		res = mmapio__ur_hook_result((unsigned)t->op->kind, step, res);
+	else
+		t->voided = true;
+	if (step == UR_GATE) {
+		ur_begin(e, t);
+		return;
 	}
+	if (t->stage == UR_STAGE_UNLINK) {
+		/* The cleanup unlink of mmapio__ur_fail: its result is not the op's. */
+		if (t->pending == 0)
+			mmapio__ur_finish(e, t, t->err);
+		return;
+	}
+	e->kinds[t->op->kind]->complete(e, t, step, UR_TAG_INDEX(tag), res);
 }
 
 /* Handles every CQE in the ring.  Returns how many there were. */
@@ -382,10 +361,40 @@ static unsigned ur_process_cqes(struct ur_engine *e)
 		int res = cqe->res;
 
 		n++;
-		ur_dispatch(e, ud, res);
+		ur_dispatch(e, ud, res, true);
 	}
 	io_uring_cq_advance(&e->ring, n);
 	return n;
+}
+
+/*
+ * On a broken ring: takes every SQE the kernel has not taken back out of
+ * the submission ring and completes it with -ECANCELED; repeats for what
+ * those completions queue.  The kernel reads the SQ tail only inside
+ * io_uring_enter (there is no SQPOLL thread), so moving it back is safe.
+ * Returns the number taken back.
+ */
+static unsigned ur_void_untaken(struct ur_engine *e)
+{
+	struct io_uring_sq *sq = &e->ring.sq;
+	unsigned total = 0;
+
+	for (;;) {
+		unsigned head = IO_URING_READ_ONCE(*sq->khead);
+		unsigned n = sq->sqe_tail - head, i;
+
+		if (n == 0 || n > e->sq_entries)
+			break;
+		for (i = 0; i < n; i++)
+			e->untaken[i] = sq->sqes[(head + i) & sq->ring_mask].user_data;
+		sq->sqe_head = sq->sqe_tail = head;
+		io_uring_smp_store_release(sq->ktail, head);
+		e->unsubmitted = 0;
+		for (i = 0; i < n; i++)
+			ur_dispatch(e, e->untaken[i], -ECANCELED, false);
+		total += n;
+	}
+	return total;
 }
 
 MMAPIO_INTERNAL unsigned mmapio__ur_hand_back(struct ur_engine *e)
@@ -407,34 +416,63 @@ MMAPIO_INTERNAL unsigned mmapio__ur_hand_back(struct ur_engine *e)
 }
 
 /*
- * Handles the CQEs there are, refills the window and hands back.  Returns
+ * Resumes parked tasks and refills the window until nothing changes; on a
+ * broken ring, what that queued is taken back and completed too.
+ */
+static void ur_settle(struct ur_engine *e)
+{
+	do {
+		ur_unpark(e);
+		ur_refill(e);
+	} while (e->broken < 0 && ur_void_untaken(e) > 0);
+}
+
+/*
+ * Handles the CQEs there are, settles the window and hands back.  Returns
  * the number handed back.
  */
 static unsigned ur_progress(struct ur_engine *e)
 {
 	ur_process_cqes(e);
-	ur_refill(e);
+	ur_settle(e);
 	return mmapio__ur_hand_back(e);
 }
 
+/*
+ * Hands the queued SQEs to the kernel, and on a broken ring completes
+ * them instead.  Returns the enter's -errno, or 0.
+ */
+static int ur_push(struct ur_engine *e)
+{
+	int r = mmapio__ur_flush_sqes(e);
+
+	if (e->broken < 0)
+		ur_settle(e);
+	return r < 0 ? r : 0;
+}
+
 /* ------------------------------------------------------------------------ */
-/* The contract                                                             */
+/* Waiting                                                                  */
 /* ------------------------------------------------------------------------ */
 
 /*
- * How many CQEs a blocking wait asks for: an eighth of those in flight, at
- * least one.  Waking for every CQE costs a context switch per CQE; with a
+ * How many CQEs a blocking wait asks for when the caller wants want more
+ * operations back: an eighth of those in flight, at least one, at most
+ * want.  Waking for every CQE costs a context switch per CQE; with a
  * window of chains in flight, waiting for a few lets the kernel's workers
  * run ahead while the caller sleeps (1000 creates over 8 directories: 52k
  * files/s waking per CQE, 74k waiting for an eighth; see the top of
- * uring.c).  Every SQE in flight yields exactly one CQE, so the wait always
- * ends.
+ * uring.c).  Every operation ends with a CQE, so want CQEs are the least
+ * that can bring want operations back: waiting for more would keep a
+ * caller who asked for one waiting on work it did not ask for.
  */
-static unsigned ur_wait_nr(const struct ur_engine *e)
+static unsigned ur_wait_nr(const struct ur_engine *e, unsigned want)
 {
 	unsigned nr = e->inflight / 8;
 
-	return nr > 0 ? nr : 1;
+	if (nr == 0)
+		nr = 1;
+	return nr < want ? nr : want;
 }
 
 MMAPIO_INTERNAL void mmapio__ur_signal_eventfd(const struct ur_engine *e)
@@ -447,6 +485,18 @@ MMAPIO_INTERNAL void mmapio__ur_signal_eventfd(const struct ur_engine *e)
 	do {
 		n = write(e->efd, &one, sizeof(one));
 	} while (n < 0 && errno == EINTR);
+}
+
+/*
+ * True when the kernel holds deferred task work (finished requests whose
+ * completions only this task can post) that nobody has run yet.  With
+ * IORING_SETUP_TASKRUN_FLAG the kernel sets IORING_SQ_TASKRUN when work is
+ * queued on an empty list, and again when a bounded run leaves some behind
+ * (io_run_local_work_continue), and clears it when it starts a run.
+ */
+static bool ur_taskrun_pending(const struct ur_engine *e)
+{
+	return e->defer && (IO_URING_READ_ONCE(*e->ring.sq.kflags) & IORING_SQ_TASKRUN) != 0;
 }
 
 /* Enters a poll makes at most for deferred work before the caller's turn. */
@@ -474,7 +524,7 @@ static int ur_drain_deferred(struct ur_engine *e, unsigned *handed)
 	int r;
 
 	for (round = 0; round < UR_DRAIN_ROUNDS && ur_taskrun_pending(e); round++) {
-		r = ur_enter_getevents(e);
+		r = mmapio__ur_enter_getevents(e);
 		*handed += ur_progress(e);
 		if (r < 0 && !ur_transient(r))
 			return r;
@@ -501,7 +551,8 @@ static int ur_reap_end(struct ur_engine *e, unsigned handed, int err, bool drain
 
 	if (err == 0 && drain)
 		err = ur_drain_deferred(e, &handed);
-	r = ur_flush_sqes(e);
+	r = ur_push(e);
+	handed += mmapio__ur_hand_back(e);
 	if (err == 0 && r < 0 && !ur_transient(r))
 		err = r;
 	if (ur_taskrun_pending(e))
@@ -510,6 +561,39 @@ static int ur_reap_end(struct ur_engine *e, unsigned handed, int err, bool drain
 		return handed > INT32_MAX ? INT32_MAX : (int)handed;
 	return err;
 }
+
+/* Sleeps for about a millisecond. */
+static void ur_nap(void)
+{
+	struct timespec ts = { 0, 1000000 };
+
+	nanosleep(&ts, NULL);
+}
+
+/*
+ * Reaps on a broken ring: what the kernel took still finishes there and
+ * posts its CQE without an enter, so a caller who waits polls the CQ ring
+ * (every millisecond) until min operations are back, deadline (0: none)
+ * passes, or the kernel holds nothing more.  Returns the number handed
+ * back, or the ring's error when none.
+ */
+static int ur_reap_broken(struct ur_engine *e, unsigned handed, unsigned min, int timeout_ms,
+			  int64_t deadline)
+{
+	while (handed < min && timeout_ms != 0 && e->inflight > 0) {
+		if (timeout_ms > 0 && mmapio__plat_now_ms() >= deadline)
+			break;
+		ur_nap();
+		handed += ur_progress(e);
+	}
+	if (handed > 0)
+		return handed > INT32_MAX ? INT32_MAX : (int)handed;
+	return e->broken;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The contract                                                             */
+/* ------------------------------------------------------------------------ */
 
 MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 {
@@ -525,7 +609,11 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 	 */
 	if (!ur_on_owner(e))
 		return -EEXIST;
+	/* A poll never blocks: see "What runs where" in uring.h. */
+	e->may_block = timeout_ms != 0;
 	handed = ur_progress(e);
+	if (e->broken < 0)
+		return ur_reap_broken(e, handed, min, timeout_ms, deadline);
 	if (min == 0 || timeout_ms == 0) {
 		/*
 		 * A poll.  Without deferred task work the kernel posts CQEs
@@ -547,8 +635,10 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 				break;
 			left = rest > INT32_MAX ? INT32_MAX : (int)rest;
 		}
-		r = ur_enter_wait(e, ur_wait_nr(e), left);
+		r = mmapio__ur_enter_wait(e, ur_wait_nr(e, min - handed), left);
 		handed += ur_progress(e);
+		if (e->broken < 0)
+			return ur_reap_broken(e, handed, min, timeout_ms, deadline);
 		if (r == -EINTR) {
 			err = -EINTR;
 			break;
@@ -564,28 +654,85 @@ MMAPIO_INTERNAL int mmapio__ur_reap(void *engine, unsigned min, int timeout_ms)
 	return ur_reap_end(e, handed, err, false);
 }
 
+/*
+ * Takes op from a submitted chain: runs it on the fallback engine now when
+ * the kernel lacks its opcodes, else appends it to the backlog.
+ */
+static void ur_take(struct ur_engine *e, struct mmapio__op *op)
+{
+	const struct ur_kind *k = ur_kind_of(e, op);
+
+	op->next = NULL;
+	op->priv[0] = 0;
+	e->owned++;
+	if (k == NULL) {
+		op->result = -EINVAL;
+		mmapio__ur_queue_finished(e, op);
+		return;
+	}
+	if (!k->supported(e, op)) {
+		op->result = e->fallback->run(op);
+		e->stats.blocking_ops++;
+		mmapio__ur_queue_finished(e, op);
+		return;
+	}
+	if (e->backlog_tail != NULL)
+		e->backlog_tail->next = op;
+	else
+		e->backlog = op;
+	e->backlog_tail = op;
+	if (k->prepare != NULL)
+		e->unprepared++;
+}
+
 MMAPIO_INTERNAL int mmapio__ur_submit(void *engine, struct mmapio__op *chain)
 {
 	struct ur_engine *e = engine;
-	struct mmapio__op *op;
 	unsigned back;
 
-	if (chain == NULL)
-		return 0;
-	for (op = chain; op->next != NULL; op = op->next)
-		e->owned++;
-	e->owned++;
-	if (e->backlog_tail != NULL)
-		e->backlog_tail->next = chain;
-	else
-		e->backlog = chain;
-	e->backlog_tail = op;
+	if (e->broken < 0 && chain != NULL)
+		return e->broken;
+	e->may_block = true;
+	while (chain != NULL) {
+		struct mmapio__op *op = chain;
 
+		/* ur_take relinks op, so step past it first. */
+		chain = op->next;
+		ur_take(e, op);
+	}
 	ur_process_cqes(e);
-	ur_refill(e);
-	ur_flush_sqes(e);
+	ur_settle(e);
+	ur_prepare_ahead(e);
+	ur_push(e);
 	back = mmapio__ur_hand_back(e);
 	if (back > 0)
 		mmapio__ur_signal_eventfd(e);
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__ur_drain(struct ur_engine *e)
+{
+	while (e->owned > 0) {
+		unsigned before = e->owned;
+		int r = mmapio__ur_reap(e, e->owned, -1);
+
+		/*
+		 * A single-issuer ring refuses other threads: only its own
+		 * thread can run the completions, so freeing it here would
+		 * leave work the kernel still does pointing at freed memory.
+		 * It stays whole for that thread to close.
+		 */
+		if (r == -EEXIST)
+			return -EEXIST;
+		if (r > 0 || r == -EINTR || e->owned < before)
+			continue;
+		/*
+		 * No progress: the ring cannot enter.  Give up on the kernel:
+		 * the next reap completes what it never took, and collects
+		 * what it did take as it finishes.
+		 */
+		if (e->broken == 0)
+			e->broken = r < 0 ? r : -EIO;
+	}
 	return 0;
 }

@@ -1,0 +1,163 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Tasks: what the operation kinds use of the engine.  A task's SQEs (one
+ * per request, counted in the window), its end (finish, or fail with the
+ * removal of the file it made), the plain descriptors it holds, and
+ * parking it until the caller may block or a descriptor is free.  The
+ * window (window.c) owns the lists these feed; nothing here calls it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sys.h"
+#include "uring.h"
+
+MMAPIO_INTERNAL struct ur_task *mmapio__ur_task_new(struct mmapio__op *op, unsigned nbufs)
+{
+	size_t size = sizeof(struct ur_task) + (size_t)nbufs * sizeof(struct ur_buf);
+	struct ur_task *t;
+
+	/* The alignment leaves the low bits of the address free for a tag. */
+	size = (size + UR_TAG_SPAN - 1) & ~(size_t)(UR_TAG_SPAN - 1);
+	t = aligned_alloc(UR_TAG_SPAN, size);
+	if (t == NULL)
+		return NULL;
+	memset(t, 0, size);
+	t->op = op;
+	t->slot = -1;
+	t->fd = -1;
+	t->dfd = -1;
+	t->in = -1;
+	t->out = -1;
+	return t;
+}
+
+MMAPIO_INTERNAL struct io_uring_sqe *mmapio__ur_sqe(struct ur_engine *e, struct ur_task *t,
+						    unsigned tag)
+{
+	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
+
+	/*
+	 * A full ring cannot happen while the reservations hold: every queued
+	 * SQE belongs to a running task and their reserves sum to at most the
+	 * ring's size (a broken ring's untaken SQEs are taken back out).
+	 * Handing the queue to the kernel makes room all the same.
+	 */
+	while (sqe == NULL) {
+		mmapio__ur_flush_sqes(e);
+		sqe = io_uring_get_sqe(&e->ring);
+	}
+	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t | tag);
+	if (ur_plain_open(tag))
+		e->plain_opening++;
+	t->pending++;
+	e->inflight++;
+	e->unsubmitted++;
+	return sqe;
+}
+
+MMAPIO_INTERNAL void mmapio__ur_queue_finished(struct ur_engine *e, struct mmapio__op *op)
+{
+	op->next = NULL;
+	if (e->finished_tail != NULL)
+		e->finished_tail->next = op;
+	else
+		e->finished = op;
+	e->finished_tail = op;
+}
+
+MMAPIO_INTERNAL void mmapio__ur_fd_own(struct ur_engine *e, int *where, int fd)
+{
+	*where = fd;
+	e->plain_fds++;
+}
+
+MMAPIO_INTERNAL void mmapio__ur_fd_drop(struct ur_engine *e, int *where, bool close_it)
+{
+	if (*where < 0)
+		return;
+	if (close_it)
+		mmapio__sys.close(*where);
+	*where = -1;
+	e->plain_fds--;
+	e->fd_wakeups++;
+}
+
+MMAPIO_INTERNAL bool mmapio__ur_fd_short(const struct ur_engine *e, const struct ur_task *t,
+					 int err)
+{
+	if (err != -EMFILE && err != -ENFILE)
+		return false;
+	if (t->fd >= 0 || t->dfd >= 0 || t->in >= 0 || t->out >= 0)
+		return false;
+	return e->plain_fds > e->ahead_fds || e->plain_opening > 0;
+}
+
+MMAPIO_INTERNAL void mmapio__ur_task_free(struct ur_engine *e, struct ur_task *t)
+{
+	/* Plain descriptors left open by a failure path are closed here. */
+	mmapio__ur_fd_drop(e, &t->fd, true);
+	mmapio__ur_fd_drop(e, &t->dfd, true);
+	mmapio__ur_fd_drop(e, &t->in, true);
+	mmapio__ur_fd_drop(e, &t->out, true);
+	free(t->dir);
+	free(t);
+}
+
+MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, int result)
+{
+	struct mmapio__op *op = t->op;
+
+	if (t->slot >= 0)
+		e->slots[e->nfree++] = (unsigned)t->slot;
+	e->reserved -= t->reserve;
+	e->active--;
+	/* An operation that failed because the ring broke says so. */
+	if (t->voided && result < 0 && e->broken < 0)
+		result = e->broken;
+	mmapio__ur_task_free(e, t);
+	op->result = result;
+	mmapio__ur_queue_finished(e, op);
+}
+
+/* Removes the file of a failed operation with a blocking unlink, finishes t. */
+static void ur_unlink_blocking(struct ur_engine *e, struct ur_task *t)
+{
+	mmapio__sys.unlinkat(AT_FDCWD, t->own_path, 0);
+	mmapio__ur_finish(e, t, t->err);
+}
+
+MMAPIO_INTERNAL void mmapio__ur_fail(struct ur_engine *e, struct ur_task *t, int err)
+{
+	struct io_uring_sqe *sqe;
+
+	t->err = err;
+	if (!t->created || t->own_path == NULL) {
+		mmapio__ur_finish(e, t, err);
+		return;
+	}
+	t->created = false;
+	t->stage = UR_STAGE_UNLINK;
+	if (!ur_has(e, IORING_OP_UNLINKAT) || e->broken < 0) {
+		mmapio__ur_park(e, t, UR_PARK_BLOCKING, ur_unlink_blocking);
+		return;
+	}
+	/* Its CQE finishes t with t->err (ur_dispatch). */
+	sqe = mmapio__ur_sqe(e, t, UR_TAG(UR_UNLINK, 0));
+	io_uring_prep_unlinkat(sqe, AT_FDCWD, t->own_path, 0);
+}
+
+MMAPIO_INTERNAL void mmapio__ur_park(struct ur_engine *e, struct ur_task *t, unsigned why,
+				     ur_resume_fn resume)
+{
+	t->park = why;
+	t->resume = resume;
+	t->park_next = NULL;
+	if (e->parked_tail != NULL)
+		e->parked_tail->park_next = t;
+	else
+		e->parked = t;
+	e->parked_tail = t;
+}
