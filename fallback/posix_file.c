@@ -662,19 +662,59 @@ static int exchange(const char *a, const char *b)
  * and a failed sync is reported with dst already the new file.  Returns 0
  * or -errno.
  */
+/*
+ * place_durably without an exchange: the old file keeps a second name (a
+ * hard link) while the temporary is renamed over dst and the directory
+ * synced, so that a failed sync can rename it back.  Where the filesystem
+ * has no hard links, a plain rename and sync, whose failure leaves dst the
+ * new file.  Returns 0 or -errno.
+ */
+static int place_by_link(struct mmapio__copy_files *f, const char *dst)
+{
+	char *old = temp_name(dst);
+	int r;
+
+	if (old == NULL)
+		return -ENOMEM;
+	r = mmapio__sys.linkat(AT_FDCWD, dst, AT_FDCWD, old, 0);
+	if (r < 0 && r != -ENOENT) {
+		free(old);
+		old = NULL;
+		if (r != -EPERM && r != -EOPNOTSUPP && r != -EMLINK)
+			return r;
+	} else if (r == -ENOENT) {
+		free(old); /* dst vanished meanwhile: nothing to keep */
+		old = NULL;
+	}
+	r = mmapio__sys.renameat(AT_FDCWD, f->tmp, AT_FDCWD, dst);
+	if (r == 0) {
+		free(f->tmp);
+		f->tmp = NULL;
+		r = mmapio__plat_sync_parent(dst);
+		/* The old name goes; should that fail, like the sync, it goes back. */
+		if (r == 0 && old != NULL)
+			r = mmapio__sys.unlinkat(AT_FDCWD, old, 0);
+		if (r < 0 && old != NULL && mmapio__sys.renameat(AT_FDCWD, old, AT_FDCWD, dst) == 0) {
+			free(old);
+			return r; /* dst is the old file again */
+		}
+		free(old);
+		return r;
+	}
+	if (old != NULL) {
+		mmapio__sys.unlinkat(AT_FDCWD, old, 0);
+		free(old);
+	}
+	return r;
+}
+
 static int place_durably(struct mmapio__copy_files *f, const char *dst)
 {
 	int r = exchange(f->tmp, dst);
 
-	if (r == -ENOTSUP || r == -ENOENT) {
-		/* No exchange here, or dst vanished meanwhile: a plain rename. */
-		r = mmapio__sys.renameat(AT_FDCWD, f->tmp, AT_FDCWD, dst);
-		if (r < 0)
-			return r;
-		free(f->tmp);
-		f->tmp = NULL;
-		return mmapio__plat_sync_parent(dst);
-	}
+	/* No exchange here, or dst vanished meanwhile. */
+	if (r == -ENOTSUP || r == -ENOENT)
+		return place_by_link(f, dst);
 	if (r < 0)
 		return r;
 	r = mmapio__plat_sync_parent(dst);

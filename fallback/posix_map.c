@@ -17,6 +17,11 @@
 #include "posix_features.h"
 #include "sys.h"
 
+/* Hosts without mremap: the table's entry answers -ENOSYS anyway. */
+#ifndef MREMAP_MAYMOVE
+#define MREMAP_MAYMOVE 1
+#endif
+
 /* Linux 5.14 added these; older headers lack them. */
 #if MMAPIO_LINUX && !defined(MADV_POPULATE_READ)
 #define MADV_POPULATE_READ 22
@@ -116,6 +121,36 @@ static int map_moved(struct mmapio__mapping *m, size_t new_mapped, size_t old_le
 	return 0;
 }
 
+/*
+ * Without mremap: maps the file's pages [mapped, new_mapped) right after
+ * the mapping, never replacing what another thread has mapped there since
+ * (MAP_FIXED_NOREPLACE where the host has it, else that address as a
+ * hint).  Returns 1 when the mapping grew in place, 0 when the address was
+ * taken (nothing is left mapped), or -errno.
+ */
+static int grow_after(struct mmapio__mapping *m, size_t new_mapped)
+{
+	unsigned char *tail = m->base + m->mapped;
+	size_t tail_len = new_mapped - m->mapped;
+	int fl = flags_of(m);
+	void *p;
+	int rc;
+
+#ifdef MAP_FIXED_NOREPLACE
+	fl |= MAP_FIXED_NOREPLACE;
+#endif
+	rc = mmapio__sys.mmap(tail, tail_len, prot_of(m), fl, m->fd, m->mapped, &p);
+	if (rc == -EEXIST)
+		return 0;
+	if (rc < 0)
+		return rc;
+	if (p == tail)
+		return 1;
+	/* Only a plain hint lands elsewhere; a failed unmap of it is reported. */
+	rc = mmapio__sys.munmap(p, tail_len);
+	return rc < 0 ? rc : 0;
+}
+
 MMAPIO_INTERNAL int mmapio__plat_map_grow(struct mmapio__mapping *m, size_t new_mapped)
 {
 	void *p;
@@ -152,17 +187,25 @@ MMAPIO_INTERNAL int mmapio__plat_map_grow(struct mmapio__mapping *m, size_t new_
 		if (rc < 0)
 			return rc;
 	} else {
-#if MMAPIO_LINUX
-		rc = mmapio__sys.mremap(m->base, m->mapped, new_mapped, MREMAP_MAYMOVE, &p);
 		/*
-		 * mremap refuses (EFAULT) a range that advice or locking has
-		 * split into several kernel mappings; mapping afresh does not.
+		 * mremap grows in place or moves; it refuses (EFAULT) a range
+		 * that advice or locking has split into several kernel
+		 * mappings.  Without it, or then: the tail is mapped right
+		 * after the mapping if that address is free, else the whole
+		 * file is mapped afresh.
 		 */
-		if (rc == -EFAULT)
-			rc = map_moved(m, new_mapped, m->mapped, &p);
-#else
-		rc = map_moved(m, new_mapped, m->mapped, &p);
-#endif
+		rc = MMAPIO_LINUX ? mmapio__sys.mremap(m->base, m->mapped, new_mapped,
+						       MREMAP_MAYMOVE, &p)
+				  : -ENOSYS;
+		if (rc == -EFAULT || rc == -ENOSYS) {
+			rc = grow_after(m, new_mapped);
+			if (rc == 1) {
+				m->mapped = new_mapped;
+				return 0;
+			}
+			if (rc == 0)
+				rc = map_moved(m, new_mapped, m->mapped, &p);
+		}
 		if (rc < 0)
 			return rc;
 	}

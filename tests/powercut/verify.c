@@ -17,7 +17,8 @@
 #include <unistd.h>
 
 /* Notes a finding; the first few are kept for the log. */
-static void note(struct pc_result *res, const char *fmt, ...)
+__attribute__((format(printf, 2, 3))) static void note(struct pc_result *res, const char *fmt,
+							...)
 {
 	size_t len = strlen(res->note);
 	va_list ap;
