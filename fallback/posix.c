@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The platform on POSIX hosts: clock, page size, threads, the event
- * descriptor and the plain file services of src/platform.h.  Every system
+ * descriptor and the plain file services of src/platform.h (waiting on a
+ * word is in fallback/posix_wait.c).  Every system
  * call that can fail in a way a caller must handle goes through the
  * mmapio__sys table (fallback/sys.h) so that tests can inject failures;
  * what Linux adds (eventfd, fallocate, O_PATH) is chosen here at build time.
@@ -113,6 +114,12 @@ MMAPIO_INTERNAL int mmapio__plat_tls_key_set(struct mmapio__tls_key *key, void *
 MMAPIO_INTERNAL int mmapio__plat_atfork_child(void (*fn)(void))
 {
 	return -pthread_atfork(NULL, NULL, fn);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_atfork(void (*prepare)(void), void (*parent)(void),
+					void (*child)(void))
+{
+	return -pthread_atfork(prepare, parent, child);
 }
 
 MMAPIO_INTERNAL const char *mmapio__plat_getenv(const char *name)
