@@ -23,8 +23,6 @@
 #include "platform.h"
 #include "sys.h"
 
-_Static_assert(sizeof(pthread_rwlock_t) <= sizeof(struct mmapio__rwlock),
-	       "struct mmapio__rwlock too small for pthread_rwlock_t");
 _Static_assert(sizeof(pthread_key_t) <= sizeof(uintptr_t),
 	       "pthread_key_t does not fit struct mmapio__tls_key");
 
@@ -61,37 +59,6 @@ MMAPIO_INTERNAL size_t mmapio__plat_page_size(void)
 MMAPIO_INTERNAL void mmapio__plat_yield(void)
 {
 	sched_yield();
-}
-
-/* The pthread lock inside the opaque storage. */
-static inline pthread_rwlock_t *rwl(struct mmapio__rwlock *l)
-{
-	return (pthread_rwlock_t *)(void *)l->opaque;
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_init(struct mmapio__rwlock *l)
-{
-	return -pthread_rwlock_init(rwl(l), NULL);
-}
-
-MMAPIO_INTERNAL void mmapio__plat_rwlock_fini(struct mmapio__rwlock *l)
-{
-	pthread_rwlock_destroy(rwl(l));
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_rdlock(struct mmapio__rwlock *l)
-{
-	return -pthread_rwlock_rdlock(rwl(l));
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_wrlock(struct mmapio__rwlock *l)
-{
-	return -pthread_rwlock_wrlock(rwl(l));
-}
-
-MMAPIO_INTERNAL void mmapio__plat_rwlock_unlock(struct mmapio__rwlock *l)
-{
-	pthread_rwlock_unlock(rwl(l));
 }
 
 MMAPIO_INTERNAL int mmapio__plat_tls_key_create(struct mmapio__tls_key *key,

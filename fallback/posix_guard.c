@@ -17,7 +17,7 @@
  *  - Why jumping out is safe: the only code between sigsetjmp and the jump
  *    is memcpy, which holds no lock, allocates nothing and leaves no state
  *    behind but a partly written destination (documented as unspecified).
- *    The map's rwlock is held by our caller, outside the jump, and released
+ *    The map's lock is held by our caller, outside the jump, and released
  *    normally after we return -EFAULT.
  *  - sigsetjmp(buf, 0) does not save the signal mask, which keeps the guard
  *    cheap.  That is correct because the handler is installed with

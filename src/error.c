@@ -54,6 +54,9 @@ MMAPIO_EXPORT const char *mmapio_strerror(int err)
 		       "or by the file's permissions)";
 	case EBUSY:
 		return "Views or ring operations on the map are still outstanding";
+	case EDEADLK:
+		return "The calling thread holds a view of the map, and the call needs "
+		       "the map's write lock";
 	case EFAULT:
 		return "Fault during a guarded copy (file truncated underneath, "
 		       "no space behind a sparse file, or I/O error)";

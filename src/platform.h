@@ -38,24 +38,6 @@ MMAPIO_INTERNAL void mmapio__plat_yield(void);
 /* ------------------------------------------------------------------------ */
 
 /*
- * A reader-writer lock.  The storage is large enough for every platform's
- * lock (pthread_rwlock_t, SRWLOCK); only the platform looks inside.
- */
-struct mmapio__rwlock {
-	_Alignas(16) unsigned char opaque[64];
-};
-
-/* Initializes l.  Returns 0 or -errno (-ENOMEM, -EAGAIN). */
-MMAPIO_INTERNAL int mmapio__plat_rwlock_init(struct mmapio__rwlock *l);
-/* Destroys l, which no thread holds. */
-MMAPIO_INTERNAL void mmapio__plat_rwlock_fini(struct mmapio__rwlock *l);
-/* Take l shared or exclusive, waiting as long as it takes.  Return 0 or -errno. */
-MMAPIO_INTERNAL int mmapio__plat_rwlock_rdlock(struct mmapio__rwlock *l);
-MMAPIO_INTERNAL int mmapio__plat_rwlock_wrlock(struct mmapio__rwlock *l);
-/* Releases l (shared or exclusive, as it is held). */
-MMAPIO_INTERNAL void mmapio__plat_rwlock_unlock(struct mmapio__rwlock *l);
-
-/*
  * Waiting on a word, futex-style: the blocking half of the core's own
  * locks (src/maplock.c), which keep their state in atomic words and only
  * ask the platform to put a thread to sleep and wake it.  The words are

@@ -271,20 +271,20 @@ MMAPIO_EXPORT int mmapio_delete(const char *path)
 }
 
 /*
- * Makes [off, off + len) of a read-write map durable under the map's read
- * lock, so that a resize on another thread waits for the sync instead of
+ * Makes [off, off + len) of a read-write map durable under a read hold of
+ * the map, so that a resize on another thread waits for the sync instead of
  * failing or cutting the pages under it.  len 0 flushes to the end of the
  * map (whole = true) or nothing.  Returns 0, -ERANGE, the sticky write-back
- * error, or -errno from the platform.
+ * error, -ENOMEM from the map lock, or -errno from the platform.
  */
 static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
 {
 	size_t page = mmapio__plat_page_size();
+	struct mmapio__hold hold;
 	uint64_t start, end;
-	bool locked;
 	int r;
 
-	r = mmapio__read_lock(map, &locked);
+	r = mmapio__map_enter(map, &hold);
 	if (r < 0)
 		return r;
 	if (whole) {
@@ -303,8 +303,7 @@ static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
 	}
 	if (r != -ERANGE)
 		r = mmapio__flush_record(map, r);
-	if (locked)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return r;
 }
 
