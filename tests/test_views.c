@@ -246,6 +246,27 @@ Test(views, two_writers_two_readers_on_a_reserved_map)
 	free(all);
 }
 
+/* ---- Writers, readers, a resizer and a closer on one map. ---- */
+
+Test(views, writers_readers_resizer_and_closer_share_a_map)
+{
+	TH_PATH(p, "mix");
+	TH_PATH(side, "side");
+	mmapio_map *map = NULL;
+	unsigned char *all;
+	char msg[200];
+	size_t len;
+
+	th_write_pattern_file(side, 4096, 39);
+	TH_ASSERT_RC(mmapio_create(p, CONC_LEN, NULL, &map), 0);
+	cr_assert_eq(conc_mix_run(map, side, 2, 3, 3000, msg, sizeof(msg)), 0, "%s", msg);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	all = th_read_file(p, &len);
+	cr_assert_not_null(all);
+	cr_assert_eq(conc_check_file(all, len, msg, sizeof(msg)), 0, "%s", msg);
+	free(all);
+}
+
 /* ---- A read-only map read by many threads. ---- */
 
 struct ro_reader {
