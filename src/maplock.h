@@ -148,7 +148,7 @@ struct mmapio__thread {
 	uint32_t slot;    /* its slot number, or MMAPIO__SLOT_OVERFLOW */
 };
 
-MMAPIO_INTERNAL extern _Thread_local struct mmapio__thread mmapio__self;
+MMAPIO_INTERNAL extern _Thread_local struct mmapio__thread mmapio__self MMAPIO_TLS_FAST;
 
 /* Gives the calling thread its token and slot number (src/maplock_thread.c). */
 MMAPIO_INTERNAL void mmapio__thread_init(void);

@@ -10,7 +10,7 @@
 #include "maplock.h"
 #include "platform.h"
 
-_Thread_local struct mmapio__thread mmapio__self;
+_Thread_local struct mmapio__thread mmapio__self MMAPIO_TLS_FAST;
 
 /* What a slot number is doing. */
 enum {
