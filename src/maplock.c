@@ -120,8 +120,11 @@ MMAPIO_INTERNAL void mmapio__maplock_wake_drainer(struct mmapio__maplock *l)
 
 /*
  * The reader's fast path counted weight in its slot and then saw a
- * writer.  The thread that holds the write lock goes on; any other backs
- * off, waits for its turn, and counts again.  Returns 0 (counted as *h).
+ * writer.  The writer may be gone already; the thread that holds the write
+ * lock goes on, and so does one with a hold in the overflow table (from a
+ * time its chunk could not be allocated: it is inside already).  Any other
+ * backs off, waits for its turn, and counts again.  Returns 0 (counted as
+ * *h).
  */
 MMAPIO_INTERNAL int mmapio__maplock_read_contended(struct mmapio__maplock *l, uint64_t weight,
 						   struct mmapio__hold *h)
@@ -130,7 +133,8 @@ MMAPIO_INTERNAL int mmapio__maplock_read_contended(struct mmapio__maplock *l, ui
 	uint32_t st = __atomic_load_n(&l->state, __ATOMIC_SEQ_CST);
 	uint32_t gen0 = st & MMAPIO__LOCK_GENS;
 
-	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == h->token)
+	if (no_writer(st) || __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == h->token ||
+	    mmapio__maplock_overflow_holds(l, h->token))
 		return 0;
 	for (;;) {
 		mmapio__maplock_read_end(l, weight, h);
@@ -168,7 +172,7 @@ static bool holds_any(struct mmapio__maplock *l, const struct mmapio__thread *me
 		return true;
 	if (s && __atomic_load_n(&s->count, __ATOMIC_RELAXED) != 0)
 		return true;
-	return mmapio__maplock_overflow_holds(l, me->token);
+	return mmapio__maplock_overflow_holds(l, me->token) || mmapio__thread_former_holds(l, me);
 }
 
 /* Waits, as the holder of the write lock, until every read hold is gone. */

@@ -61,7 +61,9 @@
  *    and taking a hold there can fail with -ENOMEM.
  *  - Thread exit gives the slot number back, unless a view counted in it
  *    is still out in some map: then the number stays reserved until those
- *    views are released, so no new thread inherits them.
+ *    views are released, so no new thread inherits them.  Holds a thread
+ *    takes after that (in later thread-exit destructors) go to the
+ *    overflow table, which still knows the views left in its old slot.
  *  - Tokens are 32 bits, handed out once per thread; after 2^32 threads
  *    they repeat, and a hold in the overflow table could then be taken for
  *    a much older thread's.
@@ -146,6 +148,7 @@ struct mmapio__hold {
 struct mmapio__thread {
 	uint32_t token;   /* 0 until the thread's first hold */
 	uint32_t slot;    /* its slot number, or MMAPIO__SLOT_OVERFLOW */
+	uint32_t former;  /* the slot it gave back at exit with views out, or SLOT_NONE */
 };
 
 MMAPIO_INTERNAL extern _Thread_local struct mmapio__thread mmapio__self MMAPIO_TLS_FAST;
@@ -292,6 +295,15 @@ MMAPIO_INTERNAL void mmapio__maplock_write_end(struct mmapio__maplock *l);
 /* Enters l in the list, or takes it out.  Never fail. */
 MMAPIO_INTERNAL void mmapio__maplock_register(struct mmapio__maplock *l);
 MMAPIO_INTERNAL void mmapio__maplock_unregister(struct mmapio__maplock *l);
+
+/*
+ * Whether the calling thread, past its exit destructor (me->former), still
+ * has views of l counted in the slot it had: they keep the slot reserved
+ * for it, so no other thread's counts are mixed in.  For the nesting and
+ * -EDEADLK checks of the overflow table's readers.
+ */
+MMAPIO_INTERNAL bool mmapio__thread_former_holds(struct mmapio__maplock *l,
+						 const struct mmapio__thread *me);
 
 /* 1 + the highest slot number handed out so far: counters above are zero. */
 MMAPIO_INTERNAL uint32_t mmapio__slots_in_use(void);

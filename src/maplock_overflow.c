@@ -88,7 +88,8 @@ MMAPIO_INTERNAL int mmapio__maplock_overflow_read(struct mmapio__maplock *l, uin
 		s = __atomic_load_n(&l->state, __ATOMIC_SEQ_CST);
 		if (before != 0 || (s & ~MMAPIO__LOCK_GENS) == 0 ||
 		    __atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me->token ||
-		    ((s & MMAPIO__LOCK_GENS) != gen0 && !(s & MMAPIO__LOCK_HELD)))
+		    ((s & MMAPIO__LOCK_GENS) != gen0 && !(s & MMAPIO__LOCK_HELD)) ||
+		    mmapio__thread_former_holds(l, me))
 			return 0;
 		/* Back off, as a counter's reader does, and wait for the writer. */
 		mmapio__maplock_overflow_end(l, weight, me->token);

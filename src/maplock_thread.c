@@ -23,6 +23,7 @@ enum {
 static uint32_t list_lock;
 static struct mmapio__maplock *list_head;
 static unsigned char slot_state[MMAPIO__SLOTS];
+static uint32_t reserved_for[MMAPIO__SLOTS];   /* the token of a reserved slot's thread */
 static uint32_t slots_high;          /* 1 + the highest slot handed out; atomic */
 static uint32_t next_token = 1;      /* atomic */
 
@@ -90,20 +91,45 @@ static uint32_t slot_take(void)
 	return slot;
 }
 
-/* Gives slot back: free, or reserved while views counted in it are out. */
-static void slot_give_back(uint32_t slot)
+/* Gives slot back: free, or reserved for token while views counted in it are out. */
+static void slot_give_back(uint32_t slot, uint32_t token)
 {
 	mmapio__tinylock_lock(&list_lock);
-	slot_state[slot] = slot_has_holds(slot) ? SLOT_RESERVED : SLOT_FREE;
+	if (slot_has_holds(slot)) {
+		slot_state[slot] = SLOT_RESERVED;
+		reserved_for[slot] = token;
+		mmapio__self.former = slot;
+	} else {
+		slot_state[slot] = SLOT_FREE;
+	}
 	mmapio__tinylock_unlock(&list_lock);
 }
 
-/* The key destructor: the exiting thread's slot number, plus one. */
+/*
+ * The key destructor, with the exiting thread's slot number plus one.
+ * Holds taken in later destructors go to the overflow table, since a slot
+ * freed here may go to another thread at once.
+ */
 static void slot_exit(void *value)
 {
-	slot_give_back((uint32_t)((uintptr_t)value - 1));
-	/* Holds taken in later destructors go to the overflow table. */
 	mmapio__self.slot = MMAPIO__SLOT_OVERFLOW;
+	slot_give_back((uint32_t)((uintptr_t)value - 1), mmapio__self.token);
+}
+
+MMAPIO_INTERNAL bool mmapio__thread_former_holds(struct mmapio__maplock *l,
+						 const struct mmapio__thread *me)
+{
+	struct mmapio__slot *s;
+	bool held = false;
+
+	if (me->former >= MMAPIO__SLOTS)
+		return false;
+	mmapio__tinylock_lock(&list_lock);
+	s = mmapio__maplock_slot(l, me->former);
+	if (slot_state[me->former] == SLOT_RESERVED && reserved_for[me->former] == me->token && s)
+		held = __atomic_load_n(&s->count, __ATOMIC_SEQ_CST) != 0;
+	mmapio__tinylock_unlock(&list_lock);
+	return held;
 }
 
 /* Prepares fork: no other thread is inside the list or a table meanwhile. */
@@ -130,9 +156,12 @@ static void fork_child(void)
 		me.slot = MMAPIO__SLOT_OVERFLOW;
 	for (struct mmapio__maplock *l = list_head; l; l = l->next)
 		mmapio__maplock_after_fork(l, &me);   /* releases l->ovf_lock */
-	for (uint32_t i = 0; i < MMAPIO__SLOTS; i++)
-		if (slot_state[i] == SLOT_USED && i != me.slot)
+	for (uint32_t i = 0; i < MMAPIO__SLOTS; i++) {
+		if (slot_state[i] == SLOT_USED && i != me.slot) {
 			slot_state[i] = SLOT_RESERVED;
+			reserved_for[i] = 0;  /* no thread of the child's */
+		}
+	}
 	__atomic_store_n(&list_lock, 0, __ATOMIC_RELEASE);
 }
 
@@ -172,13 +201,14 @@ MMAPIO_INTERNAL void mmapio__thread_init(void)
 	while (token == 0);
 	mmapio__self.token = token;
 	mmapio__self.slot = MMAPIO__SLOT_OVERFLOW;
+	mmapio__self.former = MMAPIO__SLOT_NONE;
 	if (lib_init() < 0)
 		return;
 	slot = slot_take();
 	if (slot == MMAPIO__SLOT_OVERFLOW)
 		return;
 	if (mmapio__plat_tls_key_set(&slot_key, (void *)(uintptr_t)(slot + 1)) < 0) {
-		slot_give_back(slot);
+		slot_give_back(slot, token);  /* nothing is counted in it yet: freed */
 		return;
 	}
 	mmapio__self.slot = slot;
