@@ -7,12 +7,16 @@
  * resize waits for other threads' views instead of failing; a forked
  * child keeps its parent thread's views.
  *
+ * A waiting writer holds back new readers, and a thread in its exit
+ * destructors still reads under views it left in its old slot.
+ *
  * A call that would hang runs in a forked child with an alarm: a hang then
  * fails the test as "the child died with signal 14 (Alarm clock)" instead
  * of stalling the suite.  The alarm is a deadlock guard, not a timing: the
  * calls under test return in microseconds.
  */
 #include "helpers.h"
+#include "internal.h"   /* white-box: to see that a writer is waiting */
 
 #include <pthread.h>
 #include <sched.h>
@@ -503,4 +507,139 @@ Test(maplock, forked_child_keeps_the_forking_threads_views)
 	th_path(m.path, sizeof(m.path), "fork");
 	th_write_pattern_file(m.path, LEN, 9);
 	th_run_in_child(fork_keeps_views, &m);
+}
+
+/* ---- A waiting writer holds back new readers ---- */
+
+/* Waits until a writer has announced itself on map's lock. */
+static void wait_for_announced_writer(mmapio_map *map)
+{
+	while (!(__atomic_load_n(&map->lock.state, __ATOMIC_SEQ_CST) & MMAPIO__LOCK_WAITERS))
+		sched_yield();
+}
+
+struct late_reader {
+	mmapio_map *map;
+	unsigned char seen;
+	int rc;
+};
+
+static void *read_byte_through_view(void *arg)
+{
+	struct late_reader *r = arg;
+	struct mmapio_view v;
+
+	r->rc = mmapio_view_read(r->map, 200, 1, &v);
+	if (r->rc == 0) {
+		r->seen = *(unsigned char *)v.data;
+		mmapio_view_release(&v);
+	}
+	return NULL;
+}
+
+static void writer_goes_before_later_readers(void *arg)
+{
+	const struct misuse *m = arg;
+	mmapio_map *map = child_open(m);
+	struct handoff h = { .map = map, .rc = 1 };
+	struct late_reader r = { .map = map };
+	struct mmapio_view v;
+	pthread_t tw, tr;
+
+	TH_CHILD_CHECK(mmapio_write(map, 200, "X", 1) == 0, "first write");
+	TH_CHILD_CHECK(mmapio_view_read(map, 0, 64, &v) == 0, "view_read");
+	/* write_once writes "other" at 200, once this view is released. */
+	TH_CHILD_CHECK(pthread_create(&tw, NULL, write_once, &h) == 0, "create writer");
+	wait_for_announced_writer(map);
+	/* A reader that comes after the writer waits for it, so it sees its bytes. */
+	TH_CHILD_CHECK(pthread_create(&tr, NULL, read_byte_through_view, &r) == 0, "create");
+	mmapio_view_release(&v);
+	pthread_join(tw, NULL);
+	pthread_join(tr, NULL);
+	TH_CHILD_CHECK(h.rc == 0, "writer: %d", h.rc);
+	TH_CHILD_CHECK(r.rc == 0, "late reader: %d", r.rc);
+	TH_CHILD_CHECK(r.seen == 'o', "the later reader saw '%c', not the writer's 'o'", r.seen);
+	TH_CHILD_CHECK(mmapio_close(map) == 0, "close");
+}
+
+Test(maplock, waiting_writer_goes_before_readers_that_come_later)
+{
+	struct misuse m = { .mode = MMAPIO_READ_WRITE };
+
+	th_path(m.path, sizeof(m.path), "fair");
+	th_write_pattern_file(m.path, LEN, 11);
+	th_run_in_child(writer_goes_before_later_readers, &m);
+}
+
+/* ---- Holds taken in a thread's exit destructors ---- */
+
+/*
+ * A destructor of the test's own key, which runs after the library's (it
+ * was created later): the library has given the thread's slot back, with
+ * the view still counted in it, and a writer waits for that view.
+ */
+struct late_holds {
+	mmapio_map *map;
+	struct mmapio_view view;     /* taken by the thread, released by main */
+	pthread_key_t key;
+	int nested_rc, write_rc;
+	atomic_int done;
+};
+
+static void take_more_in_destructor(void *arg)
+{
+	struct late_holds *k = arg;
+	struct mmapio_view v;
+
+	wait_for_announced_writer(k->map);
+	k->nested_rc = mmapio_view_read(k->map, 128, 16, &v);
+	if (k->nested_rc == 0) {
+		k->write_rc = mmapio_write(k->map, 0, "d", 1);
+		mmapio_view_release(&v);
+	}
+	atomic_store(&k->done, 1);
+}
+
+static void *view_then_exit(void *arg)
+{
+	struct late_holds *k = arg;
+
+	if (mmapio_view_read(k->map, 0, 64, &k->view) == 0)
+		pthread_setspecific(k->key, k);
+	return NULL;
+}
+
+static void destructor_holds_nest(void *arg)
+{
+	const struct misuse *m = arg;
+	mmapio_map *map = child_open(m);
+	struct late_holds k = { .map = map };
+	struct handoff h = { .map = map, .rc = 1 };
+	struct mmapio_view first;
+	pthread_t t, tw;
+
+	/* The library's key exists before the test's, so its destructor runs first. */
+	TH_CHILD_CHECK(mmapio_view_read(map, 0, 1, &first) == 0, "view_read");
+	mmapio_view_release(&first);
+	TH_CHILD_CHECK(pthread_key_create(&k.key, take_more_in_destructor) == 0, "key");
+	TH_CHILD_CHECK(pthread_create(&t, NULL, view_then_exit, &k) == 0, "create");
+	TH_CHILD_CHECK(pthread_create(&tw, NULL, write_once, &h) == 0, "create writer");
+	while (!atomic_load(&k.done))
+		sched_yield();
+	pthread_join(t, NULL);
+	TH_CHILD_CHECK(k.nested_rc == 0, "view in the destructor: %d", k.nested_rc);
+	TH_CHILD_CHECK(k.write_rc == -EDEADLK, "write in the destructor: %d", k.write_rc);
+	mmapio_view_release(&k.view);
+	pthread_join(tw, NULL);
+	TH_CHILD_CHECK(h.rc == 0, "writer: %d", h.rc);
+	TH_CHILD_CHECK(mmapio_close(map) == 0, "close");
+}
+
+Test(maplock, exit_destructors_read_under_views_left_in_the_old_slot)
+{
+	struct misuse m = { .mode = MMAPIO_READ_WRITE };
+
+	th_path(m.path, sizeof(m.path), "dtor");
+	th_write_pattern_file(m.path, LEN, 12);
+	th_run_in_child(destructor_holds_nest, &m);
 }
