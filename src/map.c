@@ -101,7 +101,7 @@ static int map_from_fd(int fd, enum mmapio_mode mode, const struct mmapio_option
 	map->mode = mode;
 	map->flags = opts ? opts->flags : 0;
 	map->fd_flags = fi.fd_flags;
-	rc = mmapio__maplock_init(&map->lock);
+	rc = mmapio__maplock_init(&map->lock, mode == MMAPIO_READ_ONLY);
 	if (rc < 0) {
 		free(map);
 		return rc;

@@ -41,9 +41,10 @@ static int chunk_alloc(struct mmapio__maplock *l, unsigned i)
 	return 0;
 }
 
-MMAPIO_INTERNAL int mmapio__maplock_init(struct mmapio__maplock *l)
+MMAPIO_INTERNAL int mmapio__maplock_init(struct mmapio__maplock *l, bool read_only)
 {
 	memset(l, 0, sizeof(*l));
+	l->read_only = read_only;
 	if (chunk_alloc(l, 0) < 0)
 		return -ENOMEM;
 	mmapio__maplock_register(l);
@@ -71,7 +72,7 @@ static bool drained(struct mmapio__maplock *l)
 
 		if (!s)
 			i |= MMAPIO__SLOTS_PER_CHUNK - 1;  /* skip the missing chunk */
-		else if (__atomic_load_n(&s->count, __ATOMIC_SEQ_CST) != 0)
+		else if (mmapio__slot_holds(s) != 0)
 			return false;
 	}
 	return true;
@@ -170,7 +171,7 @@ static bool holds_any(struct mmapio__maplock *l, const struct mmapio__thread *me
 
 	if (__atomic_load_n(&l->owner, __ATOMIC_RELAXED) == me->token)
 		return true;
-	if (s && __atomic_load_n(&s->count, __ATOMIC_RELAXED) != 0)
+	if (s && mmapio__slot_holds(s) != 0)
 		return true;
 	return mmapio__maplock_overflow_holds(l, me->token) || mmapio__thread_former_holds(l, me);
 }
@@ -259,6 +260,7 @@ MMAPIO_INTERNAL void mmapio__maplock_after_fork(struct mmapio__maplock *l,
 		__atomic_store_n(&l->owner, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->state_sleepers, 0, __ATOMIC_RELAXED);
 	__atomic_store_n(&l->drain_sleeping, 0, __ATOMIC_RELAXED);
+	/* Read-only maps count views only, so this leaves their counters as they are. */
 	for (uint32_t i = 0; i < MMAPIO__SLOTS; i++) {
 		struct mmapio__slot *c = mmapio__maplock_slot(l, i);
 

@@ -77,6 +77,14 @@
  *    are reserved until their views are released.
  *  - A thread cancelled while it waits here is not cancelled there: the
  *    waits hold cancellation off.
+ *
+ * Read-only maps.  They never have a writer, so their views need no order
+ * against one: only close must count them.  The thread that owns a slot
+ * adds to and subtracts from its counter with plain (relaxed) loads and
+ * stores, no locked instruction; a view released on another thread adds
+ * to the slot's foreign counter with an atomic add instead, and the slot
+ * holds count - foreign.  Close reads both; it must not race with the
+ * calls it counts (mmapio.h), so it sees them.
  */
 #ifndef MMAPIO_MAPLOCK_H
 #define MMAPIO_MAPLOCK_H
@@ -107,10 +115,21 @@
 #define MMAPIO__LOCK_GEN 0x00100000u  /* one write-lock release */
 #define MMAPIO__LOCK_GENS 0xfff00000u
 
-/* One reader counter, alone on its cache line. */
+/*
+ * One reader counter, alone on its cache line.  Its holds are count -
+ * foreign: foreign is used by read-only maps only (see "Read-only maps").
+ */
 struct mmapio__slot {
 	_Alignas(64) uint64_t count;
+	uint64_t foreign;
 };
+
+/* Returns the holds counted in s.  Callers order the load as they need (seq_cst here). */
+static inline uint64_t mmapio__slot_holds(const struct mmapio__slot *s)
+{
+	return __atomic_load_n(&s->count, __ATOMIC_SEQ_CST) -
+	       __atomic_load_n(&s->foreign, __ATOMIC_SEQ_CST);
+}
 
 struct mmapio__slot_chunk {
 	struct mmapio__slot s[MMAPIO__SLOTS_PER_CHUNK];
@@ -123,6 +142,7 @@ struct mmapio__overflow_entry {
 
 struct mmapio__maplock {
 	/* Read by every reader, written by writers (and chunk allocation). */
+	bool read_only;                /* a read-only map's: no writer ever */
 	uint32_t state;                /* MMAPIO__LOCK_*; atomic */
 	uint32_t owner;                /* token of the write-lock holder, 0 if none; atomic */
 	struct mmapio__slot_chunk *chunks[MMAPIO__SLOT_CHUNKS];  /* atomic; [0] from init */
@@ -188,10 +208,11 @@ static inline void mmapio__tinylock_unlock(uint32_t *l)
 /* ---- The lock ---- */
 
 /*
- * Sets up l and enters it in the process-wide list.  Returns 0 or -ENOMEM.
- * mmapio__maplock_fini undoes it.
+ * Sets up l (for a read-only map: see "Read-only maps") and enters it in
+ * the process-wide list.  Returns 0 or -ENOMEM.  mmapio__maplock_fini
+ * undoes it.
  */
-MMAPIO_INTERNAL int mmapio__maplock_init(struct mmapio__maplock *l);
+MMAPIO_INTERNAL int mmapio__maplock_init(struct mmapio__maplock *l, bool read_only);
 
 /* Takes l out of the list and frees its memory.  No hold may be out. */
 MMAPIO_INTERNAL void mmapio__maplock_fini(struct mmapio__maplock *l);
@@ -256,6 +277,12 @@ static inline int mmapio__maplock_read(struct mmapio__maplock *l, uint64_t weigh
 		return mmapio__maplock_read_slow(l, weight, h);
 	h->slot = me->slot;
 	h->token = me->token;
+	if (l->read_only) {
+		/* Only this thread writes count: see "Read-only maps". */
+		__atomic_store_n(&s->count, __atomic_load_n(&s->count, __ATOMIC_RELAXED) + weight,
+				 __ATOMIC_RELAXED);
+		return 0;
+	}
 	if (__atomic_fetch_add(&s->count, weight, __ATOMIC_SEQ_CST) != 0)
 		return 0;  /* inside already: see "Nesting" */
 	if ((__atomic_load_n(&l->state, __ATOMIC_SEQ_CST) & ~MMAPIO__LOCK_GENS) == 0)
@@ -274,6 +301,15 @@ static inline void mmapio__maplock_read_end(struct mmapio__maplock *l, uint64_t 
 		return;
 	}
 	s = mmapio__maplock_slot(l, h->slot);
+	if (l->read_only) {
+		if (h->slot == mmapio__thread()->slot)
+			__atomic_store_n(&s->count,
+					 __atomic_load_n(&s->count, __ATOMIC_RELAXED) - weight,
+					 __ATOMIC_RELAXED);
+		else
+			__atomic_add_fetch(&s->foreign, weight, __ATOMIC_RELAXED);
+		return;
+	}
 	if (__atomic_fetch_sub(&s->count, weight, __ATOMIC_SEQ_CST) == weight &&
 	    (__atomic_load_n(&l->state, __ATOMIC_SEQ_CST) & MMAPIO__LOCK_HELD))
 		mmapio__maplock_wake_drainer(l);

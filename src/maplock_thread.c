@@ -55,7 +55,7 @@ static bool slot_has_holds(uint32_t slot)
 	for (struct mmapio__maplock *l = list_head; l; l = l->next) {
 		struct mmapio__slot *s = mmapio__maplock_slot(l, slot);
 
-		if (s && __atomic_load_n(&s->count, __ATOMIC_SEQ_CST) != 0)
+		if (s && mmapio__slot_holds(s) != 0)
 			return true;
 	}
 	return false;
@@ -127,7 +127,7 @@ MMAPIO_INTERNAL bool mmapio__thread_former_holds(struct mmapio__maplock *l,
 	mmapio__tinylock_lock(&list_lock);
 	s = mmapio__maplock_slot(l, me->former);
 	if (slot_state[me->former] == SLOT_RESERVED && reserved_for[me->former] == me->token && s)
-		held = __atomic_load_n(&s->count, __ATOMIC_SEQ_CST) != 0;
+		held = mmapio__slot_holds(s) != 0;
 	mmapio__tinylock_unlock(&list_lock);
 	return held;
 }
