@@ -94,6 +94,7 @@ struct bench_workload {
 	enum bench_unit unit;
 	double amount;          /* bytes, files or operations per run */
 	unsigned reps;          /* measured repetitions; 0 means --reps */
+	bool percentiles;       /* rows also print the p99 of the samples */
 	unsigned n;
 	struct bench_variant v[BENCH_MAX_VARIANTS];
 };
@@ -141,6 +142,7 @@ struct bench_result {
 	bool skipped;           /* not run: backend unavailable */
 	char error[256];
 	double median, min, max, ratio;   /* ratio 0 when there is no baseline */
+	double p99;                       /* the sample that 99% of samples do not exceed */
 	unsigned nsamples;
 	double samples[BENCH_MAX_REPS];
 	bool has_stats;
@@ -157,7 +159,7 @@ bool bench_higher_is_better(enum bench_unit unit);
 /* report.c */
 void bench_print_header(const struct bench_ctx *ctx);
 void bench_print_ring_counters(void);
-/* Prints the targets; returns nothing: targets are goals, not tests. */
+/* Prints the targets; returns nothing: targets are goals, not tests. */
 void bench_print_targets(void);
 int bench_write_json(const struct bench_ctx *ctx, const char *path);
 
@@ -206,6 +208,7 @@ int bench_w6(const struct bench_ctx *ctx);
 int bench_w7(const struct bench_ctx *ctx);
 int bench_w8(const struct bench_ctx *ctx);
 int bench_w9(const struct bench_ctx *ctx);
+int bench_w10(const struct bench_ctx *ctx);
 int bench_s1(const struct bench_ctx *ctx);
 /* S1's measured repetitions: single operations need more than --reps. */
 unsigned bench_s1_reps(const struct bench_opts *opts);

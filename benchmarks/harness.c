@@ -177,6 +177,8 @@ static void summarise(struct bench_result *r)
 	r->min = sorted[0];
 	r->max = sorted[n - 1];
 	r->median = n % 2 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+	/* The nearest-rank p99: the smallest sample with 99% of samples at or below it. */
+	r->p99 = sorted[(n * 99 + 99) / 100 - 1];
 }
 
 /* Prints a number with about four significant digits and no exponent. */
@@ -226,8 +228,13 @@ static void print_row(const struct bench_workload *w, const struct bench_result 
 		snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
-	printf("%-14s %-38s %10s %10s %10s  %-7s %6s%s\n", w->id, r->variant, med, lo, hi,
-	       bench_unit_name(w->unit), ratio, r->baseline ? "  baseline" : "");
+	printf("%-14s %-38s %10s %10s %10s  %-7s %6s", w->id, r->variant, med, lo, hi,
+	       bench_unit_name(w->unit), ratio);
+	if (w->percentiles) {
+		format_value(med, sizeof(med), r->p99);
+		printf("  p99 %s", med);
+	}
+	printf("%s\n", r->baseline ? "  baseline" : "");
 }
 
 static void add_stats(struct mmapio_ring_stats *sum, const struct mmapio_ring_stats *a,

@@ -2,7 +2,7 @@
 /*
  * What the program reports besides the table: the header describing the
  * machine and the settings, the ring counters behind each ring row, the
- * issue's targets as measured ratios, and the JSON file (written by hand,
+ * targets as measured ratios and bounds, and the JSON file (written by hand,
  * one result per line, so that line tools such as chart.sh can read it).
  */
 #include <limits.h>
@@ -228,60 +228,113 @@ void bench_print_ring_counters(void)
 	}
 }
 
+/* Which statistic of a row a target looks at. */
+enum target_stat { STAT_MEDIAN, STAT_P99, STAT_MAX };
+
+/*
+ * A goal: a bound on one row's statistic (b NULL), or on the ratio of two
+ * rows' medians.  Ratios are speed-ups (>= goal, baseline/median for
+ * ns/op-like units) unless at_most is set, which bounds the cost ratio
+ * a / b instead (how much dearer a is than b).  The second row is in
+ * workload id_b, or in id when id_b is NULL.
+ */
 struct target {
 	const char *label;
-	const char *id;
-	const char *a, *b;      /* b NULL: absolute bound on a's median */
+	const char *id, *a;
+	const char *id_b, *b;
+	enum target_stat stat;
+	bool at_most;
 	double goal;
+	const char *unit;       /* of an absolute bound */
 };
 
 static const struct target targets[] = {
-	{ "W1 views vs raw mmap", "W1", "mmapio_view_read 1 MiB + sum", "raw mmap + sum", 0.95 },
-	{ "W1 views vs pread loop", "W1", "mmapio_view_read 1 MiB + sum", "pread 1 MiB + sum", 1.3 },
-	{ "W3 mmapio (io_uring) vs sparse mmap", "W3", "mmapio write+flush: io_uring",
-	  "ftruncate+mmap+memcpy+msync", 1.3 },
-	{ "W4 io_uring vs loop, one dir", "W4/1dir", "ring create: io_uring",
-	  "open+fallocate+close loop", 1.0 },
-	{ "W4 io_uring vs loop, 8 dirs", "W4/8dirs", "ring create: io_uring",
-	  "open+fallocate+close loop", 1.5 },
-	{ "W5 io_uring vs copy_file_range", "W5", "ring copy: io_uring", "copy_file_range loop", 1.25 },
-	{ "W5 io_uring vs read/write loop", "W5", "ring copy: io_uring", "read/write loop 1 MiB", 1.0 },
-	{ "W6 io_uring vs msync per range", "W6", "ring flush_ranges: io_uring",
-	  "msync(MS_SYNC) per range", 4.0 },
-	{ "W7 io_uring overlap vs serial", "W7", "submit flush, compute, reap: io_uring",
-	  "msync(MS_SYNC), then compute", 1.5 },
-	{ "W8 read-write view, ns", "W8/view-rw-1t", "mmapio_view_write+release", NULL, 30 },
-	{ "W8 read-only segment check, ns", "W8/seg-ro-1t", "mmapio_segment_sub", NULL, 5 },
+	{ "W1 views vs raw mmap", "W1", "mmapio_view_read 1 MiB + sum", NULL, "raw mmap + sum",
+	  STAT_MEDIAN, false, 0.95, NULL },
+	{ "W1 views vs pread loop", "W1", "mmapio_view_read 1 MiB + sum", NULL,
+	  "pread 1 MiB + sum", STAT_MEDIAN, false, 1.3, NULL },
+	{ "W3 mmapio (io_uring) vs sparse mmap", "W3", "mmapio write+flush: io_uring", NULL,
+	  "ftruncate+mmap+memcpy+msync", STAT_MEDIAN, false, 1.3, NULL },
+	{ "W4 io_uring vs loop, one dir", "W4/1dir", "ring create: io_uring", NULL,
+	  "open+fallocate+close loop", STAT_MEDIAN, false, 1.0, NULL },
+	{ "W4 io_uring vs loop, 8 dirs", "W4/8dirs", "ring create: io_uring", NULL,
+	  "open+fallocate+close loop", STAT_MEDIAN, false, 1.5, NULL },
+	{ "W5 io_uring vs copy_file_range", "W5", "ring copy: io_uring", NULL,
+	  "copy_file_range loop", STAT_MEDIAN, false, 1.25, NULL },
+	{ "W5 io_uring vs read/write loop", "W5", "ring copy: io_uring", NULL,
+	  "read/write loop 1 MiB", STAT_MEDIAN, false, 1.0, NULL },
+	{ "W6 io_uring vs msync per range", "W6", "ring flush_ranges: io_uring", NULL,
+	  "msync(MS_SYNC) per range", STAT_MEDIAN, false, 4.0, NULL },
+	{ "W7 io_uring overlap vs serial", "W7", "submit flush, compute, reap: io_uring", NULL,
+	  "msync(MS_SYNC), then compute", STAT_MEDIAN, false, 1.5, NULL },
+	{ "W8 read-write view, ns", "W8/view-rw-1t", "mmapio_view_write+release", NULL, NULL,
+	  STAT_MEDIAN, true, 30, "ns" },
+	{ "W8 read-only segment check, ns", "W8/seg-ro-1t", "mmapio_segment_sub", NULL, NULL,
+	  STAT_MEDIAN, true, 5, "ns" },
+	{ "W8 read view rw map, 2 threads", "W8/view-rw-2t", "mmapio_view_read+release", NULL,
+	  NULL, STAT_MEDIAN, true, 15, "ns" },
+	{ "W8 read view rw map, 2 vs 1 thread", "W8/view-rw-2t", "mmapio_view_read+release",
+	  "W8/view-rw-1t", "mmapio_view_read+release", STAT_MEDIAN, true, 1.5, NULL },
+	{ "W8 read view ro map, 2 threads", "W8/view-ro-2t", "mmapio_view_read+release", NULL,
+	  NULL, STAT_MEDIAN, true, 10, "ns" },
+	{ "W8 read view rw map, 2t, CPU time", "W8/view-rw-2t", "mmapio_view_read+release, CPU time", NULL,
+	  NULL, STAT_MEDIAN, true, 15, "ns" },
+	{ "W8 rw map, 2 vs 1 thread, CPU time", "W8/view-rw-2t",
+	  "mmapio_view_read+release, CPU time", "W8/view-rw-1t",
+	  "mmapio_view_read+release, CPU time", STAT_MEDIAN, true, 1.5, NULL },
+	{ "W8 read view ro map, 2t, CPU time", "W8/view-ro-2t",
+	  "mmapio_view_read+release, CPU time", NULL, NULL, STAT_MEDIAN, true, 10, "ns" },
+	{ "W10 write p99, 1 reader", "W10/1reader", "mmapio_write, readers take views", NULL,
+	  NULL, STAT_P99, true, 1000, "us" },
+	{ "W10 write p99, 3 readers", "W10/3readers", "mmapio_write, readers take views", NULL,
+	  NULL, STAT_P99, true, 5000, "us" },
+	{ "W10 write max, 3 readers", "W10/3readers", "mmapio_write, readers take views", NULL,
+	  NULL, STAT_MAX, true, 50000, "us" },
 };
+
+static double stat_of(const struct bench_result *r, enum target_stat stat)
+{
+	return stat == STAT_P99 ? r->p99 : stat == STAT_MAX ? r->max : r->median;
+}
 
 /* Returns the target's measured value, or a negative number when it was not measured. */
 static double target_value(const struct target *t)
 {
 	const struct bench_result *a = bench_result_find(t->id, t->a);
-	const struct bench_result *b = t->b ? bench_result_find(t->id, t->b) : NULL;
+	const struct bench_result *b = t->b ? bench_result_find(t->id_b ? t->id_b : t->id, t->b)
+					    : NULL;
 
 	if (!a || !a->ok || (t->b && (!b || !b->ok)))
 		return -1;
 	if (!t->b)
-		return a->median;
+		return stat_of(a, t->stat);
+	if (t->at_most)
+		return a->median / b->median;
 	return bench_higher_is_better(a->unit) ? a->median / b->median : b->median / a->median;
+}
+
+static bool target_met(const struct target *t, double v)
+{
+	return t->at_most ? v <= t->goal : v >= t->goal;
 }
 
 void bench_print_targets(void)
 {
-	printf("\ntargets (issue 4; goals measured on this machine, not pass/fail tests):\n");
+	printf("\ntargets (goals measured on this machine, not pass/fail tests):\n");
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		const struct target *t = &targets[i];
+		const char *unit = t->b ? "x" : t->unit;
 		double v = target_value(t);
 		char goal[32], got[32];
 
-		snprintf(goal, sizeof(goal), "%s %g%s", t->b ? ">=" : "<=", t->goal, t->b ? "x" : " ns");
+		snprintf(goal, sizeof(goal), "%s %g%s%s", t->at_most ? "<=" : ">=", t->goal,
+			 t->b ? "" : " ", unit);
 		if (v < 0)
 			snprintf(got, sizeof(got), "not measured");
 		else
-			snprintf(got, sizeof(got), "%.3f%s", v, t->b ? "x" : " ns");
-		printf("  %-38s %-10s %12s  %s\n", t->label, goal, got,
-		       v < 0 ? "" : (t->b ? v >= t->goal : v <= t->goal) ? "met" : "MISSED");
+			snprintf(got, sizeof(got), "%.3f%s%s", v, t->b ? "" : " ", unit);
+		printf("  %-38s %-10s %14s  %s\n", t->label, goal, got,
+		       v < 0 ? "" : target_met(t, v) ? "met" : "MISSED");
 	}
 }
 
@@ -326,6 +379,8 @@ static void json_result(FILE *f, const struct bench_result *r)
 	json_number(f, r->min, r->ok);
 	fputs(", \"max\": ", f);
 	json_number(f, r->max, r->ok);
+	fputs(", \"p99\": ", f);
+	json_number(f, r->p99, r->ok);
 	fputs(", \"ratio\": ", f);
 	json_number(f, r->ratio, r->ok && r->ratio > 0);
 	fputs(", \"samples\": [", f);
@@ -392,12 +447,12 @@ int bench_write_json(const struct bench_ctx *ctx, const char *path)
 
 		fputs("    {\"target\": ", f);
 		json_string(f, targets[i].label);
-		fprintf(f, ", \"workload\": \"%s\", \"bound\": \"%s\", \"goal\": %g, \"value\": ",
-			targets[i].id, targets[i].b ? "min_ratio" : "max_ns", targets[i].goal);
+		fprintf(f, ", \"workload\": \"%s\", \"bound\": \"%s%s\", \"goal\": %g, \"value\": ",
+			targets[i].id, targets[i].at_most ? "max_" : "min_",
+			targets[i].b ? "ratio" : targets[i].unit, targets[i].goal);
 		json_number(f, v, v >= 0);
 		fprintf(f, ", \"met\": %s}%s\n",
-			v < 0 ? "null" : (targets[i].b ? v >= targets[i].goal : v <= targets[i].goal)
-					 ? "true" : "false",
+			v < 0 ? "null" : target_met(&targets[i], v) ? "true" : "false",
 			i + 1 < nt ? "," : "");
 	}
 	fputs("  ]\n}\n", f);

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The platform on POSIX hosts: clock, page size, threads, the event
- * descriptor and the plain file services of src/platform.h.  Every system
+ * descriptor and the plain file services of src/platform.h (waiting on a
+ * word is in fallback/posix_wait.c).  Every system
  * call that can fail in a way a caller must handle goes through the
  * mmapio__sys table (fallback/sys.h) so that tests can inject failures;
  * what Linux adds (eventfd, fallocate, O_PATH) is chosen here at build time.
@@ -23,8 +24,6 @@
 #include <sys/eventfd.h>
 #endif
 
-_Static_assert(sizeof(pthread_rwlock_t) <= sizeof(struct mmapio__rwlock),
-	       "struct mmapio__rwlock too small for pthread_rwlock_t");
 _Static_assert(sizeof(pthread_key_t) <= sizeof(uintptr_t),
 	       "pthread_key_t does not fit struct mmapio__tls_key");
 
@@ -79,37 +78,6 @@ MMAPIO_INTERNAL void mmapio__plat_yield(void)
 	sched_yield();
 }
 
-/* The pthread lock inside the opaque storage. */
-static inline pthread_rwlock_t *rwl(struct mmapio__rwlock *l)
-{
-	return (pthread_rwlock_t *)(void *)l->opaque;
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_init(struct mmapio__rwlock *l)
-{
-	return -pthread_rwlock_init(rwl(l), NULL);
-}
-
-MMAPIO_INTERNAL void mmapio__plat_rwlock_fini(struct mmapio__rwlock *l)
-{
-	pthread_rwlock_destroy(rwl(l));
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_rdlock(struct mmapio__rwlock *l)
-{
-	return -pthread_rwlock_rdlock(rwl(l));
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_wrlock(struct mmapio__rwlock *l)
-{
-	return -pthread_rwlock_wrlock(rwl(l));
-}
-
-MMAPIO_INTERNAL void mmapio__plat_rwlock_unlock(struct mmapio__rwlock *l)
-{
-	pthread_rwlock_unlock(rwl(l));
-}
-
 MMAPIO_INTERNAL int mmapio__plat_tls_key_create(struct mmapio__tls_key *key,
 						void (*destructor)(void *))
 {
@@ -130,6 +98,12 @@ MMAPIO_INTERNAL int mmapio__plat_tls_key_set(struct mmapio__tls_key *key, void *
 MMAPIO_INTERNAL int mmapio__plat_atfork_child(void (*fn)(void))
 {
 	return -pthread_atfork(NULL, NULL, fn);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_atfork(void (*prepare)(void), void (*parent)(void),
+					void (*child)(void))
+{
+	return -pthread_atfork(prepare, parent, child);
 }
 
 MMAPIO_INTERNAL const char *mmapio__plat_getenv(const char *name)

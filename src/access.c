@@ -4,56 +4,57 @@
  * call, no allocation, one lock operation at most.
  *
  * Read-only maps are never resized, so their base and len are fixed for the
- * life of the map and the read paths check bounds without a lock.  On
- * writable maps reads and read views hold the read lock, writes and mutable
- * views the write lock, and the length is read under the lock.
+ * life of the map and the read paths check bounds without a lock; their
+ * read views are counted in the map lock all the same (src/maplock.h), so
+ * that mmapio_close refuses while one is out.  On writable maps reads and
+ * read views take a read hold, writes and mutable views the write lock,
+ * and the length is read under them.
  *
- * The view count is raised after the lock is taken and lowered before it is
- * released, so that while the write lock is held by resize no view can be
- * counted, and mmapio_close and mmapio_resize can refuse with -EBUSY by
- * looking at the count alone.
+ * A view's private fields say what it holds: kind_ has the VIEW_* kind in
+ * its low byte and, for a read view, the slot its hold counted in above
+ * it; reserved_ has the token of the thread that took it (for a hold in
+ * the overflow table).  Any thread may release it.
  */
 #include <string.h>
 
 #include "internal.h"
 
-/* Values of mmapio_view.kind_. */
+/* Values of the low byte of mmapio_view.kind_. */
 enum {
-	VIEW_RELEASED = 0,   /* zeroed or released */
-	VIEW_READ_NOLOCK = 1, /* read view of a read-only map */
-	VIEW_READ_LOCKED = 2, /* read view holding the read lock */
+	VIEW_RELEASED = 0,    /* zeroed or released */
+	VIEW_READ = 1,        /* read view: a read hold, kind_ >> 8 is its slot */
 	VIEW_WRITE = 3        /* mutable view holding the write lock */
 };
+#define VIEW_KIND_MASK 0xffu
+#define VIEW_SLOT_SHIFT 8
 
-/* Returns the length of a read-only map, which never changes. */
-static inline uint64_t ro_len(const struct mmapio_map *map)
+/*
+ * Returns the map's length where it cannot change meanwhile: a read-only
+ * map's never does, a writable map's not while a hold keeps resize out.
+ */
+static inline uint64_t stable_len(const struct mmapio_map *map)
 {
 	return __atomic_load_n(&map->len, __ATOMIC_RELAXED);
 }
 
 /*
  * Copies [off, off + len) of map into dst.  Returns 0, -EINVAL, -ERANGE,
- * -EFAULT, or -errno from the lock.
+ * -EFAULT, or -ENOMEM from the map lock.
  */
 MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t len)
 {
+	struct mmapio__hold hold;
 	int rc;
 
 	if (!map || (!dst && len))
 		return -EINVAL;
-	if (!map->has_lock) {
-		rc = mmapio__check_range(ro_len(map), off, len);
-		if (rc < 0)
-			return rc;
-		return mmapio__plat_guarded_copy(dst, map->m.base + off, len);
-	}
-	rc = mmapio__plat_rwlock_rdlock(&map->lock);
+	rc = mmapio__map_enter(map, &hold);
 	if (rc < 0)
 		return rc;
-	rc = mmapio__check_range(map->len, off, len);
+	rc = mmapio__check_range(stable_len(map), off, len);
 	if (rc == 0)
 		rc = mmapio__plat_guarded_copy(dst, map->m.base + off, len);
-	mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return rc;
 }
 
@@ -112,7 +113,7 @@ static int write_through(struct mmapio_map *map, uint64_t off, const void *src, 
 /*
  * Copies src into [off, off + len) of map under the write lock.  Returns 0,
  * -EINVAL, -EACCES, -ERANGE, -EFAULT, -errno from pwrite (large writes, see
- * write_through), or -errno from the lock.
+ * write_through), or -EDEADLK when the calling thread holds a view of map.
  */
 MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, size_t len)
 {
@@ -122,7 +123,7 @@ MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, s
 		return -EINVAL;
 	if (map->mode == MMAPIO_READ_ONLY)
 		return -EACCES;
-	rc = mmapio__plat_rwlock_wrlock(&map->lock);
+	rc = mmapio__maplock_write(&map->lock, false);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
@@ -130,72 +131,50 @@ MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, s
 		rc = write_through(map, off, src, len);
 	if (rc == 1)
 		rc = mmapio__plat_guarded_copy(map->m.base + off, src, len);
-	mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__maplock_write_end(&map->lock);
 	return rc;
 }
 
-/*
- * Adds delta to the view count.  Under the write lock no other thread can
- * change the count (every other view holds the lock too), so a plain atomic
- * load and store suffice and the locked read-modify-write, a third of the
- * cost of a mutable view, is saved; mmapio_close and mmapio_resize only
- * ever load the count.
- */
-static inline void views_add(struct mmapio_map *map, unsigned kind, unsigned delta)
-{
-	if (kind == VIEW_WRITE)
-		__atomic_store_n(&map->views, __atomic_load_n(&map->views, __ATOMIC_RELAXED) + delta,
-				 __ATOMIC_RELEASE);
-	else
-		__atomic_add_fetch(&map->views, delta, __ATOMIC_ACQ_REL);
-}
-
-/* Fills a view and counts it.  The caller holds the lock the kind says. */
+/* Fills a view.  The caller holds what kind says (h: the read hold). */
 static inline void view_fill(struct mmapio_map *map, uint64_t off, size_t len, unsigned kind,
-			     struct mmapio_view *out)
+			     const struct mmapio__hold *h, struct mmapio_view *out)
 {
-	views_add(map, kind, 1);
 	out->data = map->m.base + off;
 	out->len = len;
 	out->map_ = map;
-	out->kind_ = kind;
-	out->reserved_ = 0;
+	out->kind_ = kind | (kind == VIEW_READ ? h->slot << VIEW_SLOT_SHIFT : 0);
+	out->reserved_ = kind == VIEW_READ ? h->token : 0;
 }
 
 /*
  * Borrows [off, off + len) for reading.  Returns 0 with *out filled in,
- * -EINVAL, -ERANGE, or -errno from the lock; *out is untouched on failure.
+ * -EINVAL, -ERANGE, or -ENOMEM from the map lock; *out is untouched on
+ * failure.
  */
 MMAPIO_EXPORT int mmapio_view_read(mmapio_map *map, uint64_t off, size_t len,
 				   struct mmapio_view *out)
 {
+	struct mmapio__hold hold;
 	int rc;
 
 	if (!map || !out)
 		return -EINVAL;
-	if (!map->has_lock) {
-		rc = mmapio__check_range(ro_len(map), off, len);
-		if (rc < 0)
-			return rc;
-		view_fill(map, off, len, VIEW_READ_NOLOCK, out);
-		return 0;
-	}
-	rc = mmapio__plat_rwlock_rdlock(&map->lock);
+	rc = mmapio__maplock_read(&map->lock, MMAPIO__HOLD_VIEW, &hold);
 	if (rc < 0)
 		return rc;
-	rc = mmapio__check_range(map->len, off, len);
+	rc = mmapio__check_range(stable_len(map), off, len);
 	if (rc < 0) {
-		mmapio__plat_rwlock_unlock(&map->lock);
+		mmapio__maplock_read_end(&map->lock, MMAPIO__HOLD_VIEW, &hold);
 		return rc;
 	}
-	view_fill(map, off, len, VIEW_READ_LOCKED, out);
+	view_fill(map, off, len, VIEW_READ, &hold, out);
 	return 0;
 }
 
 /*
  * Borrows [off, off + len) for writing, holding the write lock until the
- * view is released.  Returns 0, -EINVAL, -EACCES, -ERANGE, or -errno from
- * the lock; *out is untouched on failure.
+ * view is released.  Returns 0, -EINVAL, -EACCES, -ERANGE, or -EDEADLK when
+ * the calling thread holds a view of map; *out is untouched on failure.
  */
 MMAPIO_EXPORT int mmapio_view_write(mmapio_map *map, uint64_t off, size_t len,
 				    struct mmapio_view *out)
@@ -206,30 +185,34 @@ MMAPIO_EXPORT int mmapio_view_write(mmapio_map *map, uint64_t off, size_t len,
 		return -EINVAL;
 	if (map->mode == MMAPIO_READ_ONLY)
 		return -EACCES;
-	rc = mmapio__plat_rwlock_wrlock(&map->lock);
+	rc = mmapio__maplock_write(&map->lock, true);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc < 0) {
-		mmapio__plat_rwlock_unlock(&map->lock);
+		mmapio__maplock_write_end(&map->lock);
 		return rc;
 	}
-	view_fill(map, off, len, VIEW_WRITE, out);
+	view_fill(map, off, len, VIEW_WRITE, NULL, out);
 	return 0;
 }
 
-/* Releases a view and zeroes it; NULL or a released view is a no-op. */
+/* Releases a view and zeroes it, on any thread; NULL or a released view is a no-op. */
 MMAPIO_EXPORT void mmapio_view_release(struct mmapio_view *view)
 {
+	struct mmapio__hold hold;
 	struct mmapio_map *map;
 	unsigned kind;
 
 	if (!view || view->kind_ == VIEW_RELEASED || !view->map_)
 		return;
 	map = view->map_;
-	kind = view->kind_;
+	kind = view->kind_ & VIEW_KIND_MASK;
+	hold.slot = view->kind_ >> VIEW_SLOT_SHIFT;
+	hold.token = view->reserved_;
 	memset(view, 0, sizeof(*view));
-	views_add(map, kind, (unsigned)-1);
-	if (kind == VIEW_READ_LOCKED || kind == VIEW_WRITE)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	if (kind == VIEW_WRITE)
+		mmapio__maplock_write_end(&map->lock);
+	else
+		mmapio__maplock_read_end(&map->lock, MMAPIO__HOLD_VIEW, &hold);
 }

@@ -12,18 +12,19 @@ enum range_op { RANGE_ADVISE, RANGE_LOCK, RANGE_UNLOCK };
 /*
  * Applies op (with advice for RANGE_ADVISE) to [off, off + len) of map,
  * rounded out to pages.  A zero-length range at a valid offset does
- * nothing.  Returns 0, -ERANGE, or -errno from the system call.
+ * nothing.  Returns 0, -ERANGE, -ENOMEM from the map lock, or -errno from
+ * the system call.
  */
 static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum range_op op,
 		       enum mmapio_advice advice)
 {
+	struct mmapio__hold hold;
 	uint64_t start;
-	bool locked;
 	void *addr;
 	size_t n;
 	int rc;
 
-	rc = mmapio__read_lock(map, &locked);
+	rc = mmapio__map_enter(map, &hold);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
@@ -43,8 +44,7 @@ static int range_apply(struct mmapio_map *map, uint64_t off, uint64_t len, enum 
 		break;
 	}
 out:
-	if (locked)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return rc;
 }
 

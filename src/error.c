@@ -39,6 +39,9 @@ MMAPIO_EXPORT const char *mmapio_strerror(int err)
 	case EBUSY:
 		return "Busy (views or ring operations on the map are still outstanding, "
 		       "or the system found the resource busy)";
+	case EDEADLK:
+		return "The calling thread holds a view of the map, and the call needs "
+		       "the map's write lock";
 	case EFAULT:
 		return "Fault during a guarded copy (file truncated underneath, "
 		       "no space behind a sparse file, or I/O error), or an address the system refused";

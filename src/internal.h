@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "engine.h"
+#include "maplock.h"
 #include "platform.h"
 #include "mmapio.h"
 #include "visibility.h"
@@ -25,23 +26,39 @@ struct mmapio_map {
 	 * read with __atomic_load_n(.., __ATOMIC_ACQUIRE) by lock-free paths.
 	 */
 	uint64_t len;
-	bool has_lock;            /* false for read-only maps: no lock on reads */
-	struct mmapio__rwlock lock;
-	unsigned views;           /* views out; atomic */
 	unsigned ops;             /* ring operations on this map not yet reaped; atomic */
 	int flush_error;          /* first write-back error, sticky; atomic */
+	/*
+	 * The map lock (src/maplock.h).  Read-only maps take no lock on any
+	 * path, since they are never resized; their read views are counted
+	 * in it all the same, so that close can refuse while they are out.
+	 */
+	struct mmapio__maplock lock;
 };
 
 /*
- * Takes the read lock of a writable map for a short look at base and len,
- * so that resize cannot move or cut the pages meanwhile (flush, advice).  A
- * thread holding a mutable view of the map already owns the write lock;
- * glibc reports that as EDEADLK instead of waiting for itself, and as
- * nothing can change while the view is out, the caller proceeds unlocked.
- * Read-only maps take no lock.  Returns 0 with *locked telling whether to
- * mmapio__plat_rwlock_unlock afterwards, or -errno.
+ * Holds a writable map for a short call that looks at base and len
+ * (mmapio_read, atomics, flush, advice), so that resize cannot move or cut
+ * the pages meanwhile.  A thread holding a view of the map, mutable or
+ * not, goes ahead without waiting (src/maplock.h, "Nesting").  Read-only
+ * maps are never resized: nothing is held.  Returns 0 with *h for
+ * mmapio__map_leave, or -ENOMEM (src/maplock.h, the overflow table).
  */
-MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked);
+static inline int mmapio__map_enter(struct mmapio_map *map, struct mmapio__hold *h)
+{
+	if (map->mode == MMAPIO_READ_ONLY) {
+		h->slot = MMAPIO__SLOT_NONE;
+		return 0;
+	}
+	return mmapio__maplock_read(&map->lock, MMAPIO__HOLD_CALL, h);
+}
+
+/* Releases what mmapio__map_enter took. */
+static inline void mmapio__map_leave(struct mmapio_map *map, const struct mmapio__hold *h)
+{
+	if (h->slot != MMAPIO__SLOT_NONE)
+		mmapio__maplock_read_end(&map->lock, MMAPIO__HOLD_CALL, h);
+}
 
 /*
  * Checks [off, off + len) against a map of map_len bytes without overflow.

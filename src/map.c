@@ -7,13 +7,12 @@
  * the order of things, so that no page stays mapped past the end of the
  * file and a failure leaves map and file as they were.
  *
- * Locking.  Read-write and copy-on-write maps have a pthread rwlock: read
- * views and reads hold it shared, writes and mutable views exclusive, and
- * resize exclusive while it changes base, len and mapped.  The rwlock keeps
- * glibc's default reader preference on purpose: a thread that holds a read
- * view may take a second one, which a writer-preferring lock would deadlock
- * as soon as a writer queued.  Read-only maps have no lock: they can never
- * be resized, so base and len never change.
+ * Locking: the map lock of src/maplock.h.  Read views and reads take read
+ * holds, writes and mutable views the write lock, and resize the write
+ * lock while it changes base, len and mapped, waiting for other threads'
+ * views as any writer does.  Read-only maps take no lock: they can never
+ * be resized, so base and len never change; only their views are counted,
+ * for close.
  */
 #include <stdlib.h>
 
@@ -101,18 +100,14 @@ static int map_from_fd(int fd, enum mmapio_mode mode, const struct mmapio_option
 	map->m.flags = opts && (opts->flags & MMAPIO_MAP_POPULATE) ? MMAPIO__MAP_POPULATE : 0;
 	map->mode = mode;
 	map->flags = opts ? opts->flags : 0;
-	map->has_lock = mode != MMAPIO_READ_ONLY;
-	if (map->has_lock) {
-		rc = mmapio__plat_rwlock_init(&map->lock);
-		if (rc < 0) {
-			free(map);
-			return rc;
-		}
+	rc = mmapio__maplock_init(&map->lock, mode == MMAPIO_READ_ONLY);
+	if (rc < 0) {
+		free(map);
+		return rc;
 	}
 	rc = map_initial(map, fi.size, opts ? opts->reserve : 0);
 	if (rc < 0) {
-		if (map->has_lock)
-			mmapio__plat_rwlock_fini(&map->lock);
+		mmapio__maplock_fini(&map->lock);
 		free(map);
 		return rc;
 	}
@@ -219,19 +214,19 @@ MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
 
 /*
  * Unmaps, closes and frees the map.  Returns 0 (also for NULL), or -EBUSY
- * with the map untouched while views or ring operations are outstanding.
+ * with the map untouched while views (any thread's, also those of threads
+ * that have exited) or ring operations are outstanding, or while another
+ * thread is inside a write.
  */
 MMAPIO_EXPORT int mmapio_close(mmapio_map *map)
 {
 	if (!map)
 		return 0;
-	if (__atomic_load_n(&map->views, __ATOMIC_ACQUIRE) != 0 ||
-	    __atomic_load_n(&map->ops, __ATOMIC_ACQUIRE) != 0)
+	if (mmapio__maplock_busy(&map->lock) || __atomic_load_n(&map->ops, __ATOMIC_ACQUIRE) != 0)
 		return -EBUSY;
 	/* Unmapping and closing cannot fail in a way the caller could act on. */
 	mmapio__plat_unmap(&map->m);
-	if (map->has_lock)
-		mmapio__plat_rwlock_fini(&map->lock);
+	mmapio__maplock_fini(&map->lock);
 	mmapio__plat_close(map->m.fd);
 	free(map);
 	return 0;
@@ -330,9 +325,11 @@ static int resize_locked(struct mmapio_map *map, uint64_t new_size, size_t new_m
 }
 
 /*
- * Resizes the file and the map to new_size bytes.  Returns 0; -EINVAL,
- * -EACCES, -EBUSY, -EFBIG, or -errno from the OS with map and file at
- * their old size (see mmapio.h).
+ * Resizes the file and the map to new_size bytes, under the write lock:
+ * views of other threads are waited for.  Returns 0; -EINVAL, -EACCES,
+ * -EFBIG; -EDEADLK when the calling thread holds a view of map; -EBUSY while
+ * ring operations on map are outstanding; or -errno from the OS with map
+ * and file at their old size (see mmapio.h).
  */
 MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 {
@@ -347,20 +344,13 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 		return -EFBIG;
 	if (round_to_pages(new_size, mmapio__plat_page_size(), &new_mapped) < 0)
 		return -EFBIG;
-	/*
-	 * Checked before taking the write lock so that a thread holding a view
-	 * of this map gets -EBUSY instead of waiting for itself forever.
-	 */
-	if (__atomic_load_n(&map->views, __ATOMIC_SEQ_CST) != 0 ||
-	    __atomic_load_n(&map->ops, __ATOMIC_SEQ_CST) != 0)
-		return -EBUSY;
-	rc = mmapio__plat_rwlock_wrlock(&map->lock);
+	rc = mmapio__maplock_write(&map->lock, false);
 	if (rc < 0)
 		return rc;
 	/*
-	 * Views hold the lock, so none is out now.  A flush may have been
-	 * prepared between the check and the lock; mmapio__flush_prepare
-	 * counts itself under the read lock, so none can start from here on.
+	 * No view is out now.  Ring operations are counted by
+	 * mmapio__flush_prepare under a read hold, so none can start from
+	 * here on; those already prepared keep the map until reaped.
 	 */
 	if (__atomic_load_n(&map->ops, __ATOMIC_SEQ_CST) != 0) {
 		rc = -EBUSY;
@@ -369,31 +359,8 @@ MMAPIO_EXPORT int mmapio_resize(mmapio_map *map, uint64_t new_size)
 
 	rc = resize_locked(map, new_size, new_mapped);
 out:
-	mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__maplock_write_end(&map->lock);
 	return rc;
-}
-
-/*
- * Takes the read lock of a writable map for a short look at base and len.
- * A thread that holds a mutable view already owns the write lock, and
- * glibc reports that as EDEADLK instead of waiting for itself: base and len
- * cannot change while it holds the view, so it proceeds without the read
- * lock.  Returns 0 with *locked telling whether to unlock, or -errno.
- */
-MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked)
-{
-	int rc;
-
-	*locked = false;
-	if (!map->has_lock)
-		return 0;
-	rc = mmapio__plat_rwlock_rdlock(&map->lock);
-	if (rc == -EDEADLK)
-		return 0;
-	if (rc < 0)
-		return rc;
-	*locked = true;
-	return 0;
 }
 
 /*
@@ -402,19 +369,20 @@ MMAPIO_INTERNAL int mmapio__read_lock(struct mmapio_map *map, bool *locked)
  * zero-length range itself, without an operation.  Any mode is accepted
  * (msync and fdatasync are harmless on read-only and private mappings),
  * although the callers answer read-only and copy-on-write maps with 0
- * before coming here.  Returns 0, -EINVAL, -ERANGE, or -errno from the lock.
+ * before coming here.  Returns 0, -EINVAL, -ERANGE, or -ENOMEM from the map
+ * lock.
  */
 MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_t len,
 					  struct mmapio__op *op)
 {
+	struct mmapio__hold hold;
 	uint64_t start;
-	bool locked;
 	size_t n;
 	int rc;
 
 	if (!map || !op || len == 0)
 		return -EINVAL;
-	rc = mmapio__read_lock(map, &locked);
+	rc = mmapio__map_enter(map, &hold);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
@@ -429,8 +397,7 @@ MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_
 	op->map = map;
 	__atomic_add_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
 out:
-	if (locked)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return rc;
 }
 

@@ -44,22 +44,30 @@ MMAPIO_INTERNAL void mmapio__plat_yield(void);
 /* ------------------------------------------------------------------------ */
 
 /*
- * A reader-writer lock.  The storage is large enough for every platform's
- * lock (pthread_rwlock_t, SRWLOCK); only the platform looks inside.
+ * Waiting on a word, futex-style: the blocking half of the core's own
+ * locks (src/maplock.c), which keep their state in atomic words and only
+ * ask the platform to put a thread to sleep and wake it.  The words are
+ * ordinary memory accessed with atomics; nothing needs initializing or
+ * destroying, so locks built on them fit in any struct and survive fork.
+ * Windows implements these with WaitOnAddress / WakeByAddressAll, Linux
+ * could use futex(2); POSIX hosts use a small table of mutexes and
+ * condition variables hashed by address.
+ *
+ * mmapio__plat_wait blocks the calling thread while *addr == expected,
+ * until a thread calls mmapio__plat_wake_all(addr).  It compares and goes
+ * to sleep atomically with respect to wake_all: a waker that changed *addr
+ * and then calls wake_all is never missed.  It returns at once when *addr
+ * differs from expected, and may return spuriously, so callers re-check
+ * their condition in a loop.  Async-signal-unsafe.
  */
-struct mmapio__rwlock {
-	_Alignas(16) unsigned char opaque[64];
-};
+MMAPIO_INTERNAL void mmapio__plat_wait(const uint32_t *addr, uint32_t expected);
 
-/* Initializes l.  Returns 0 or -errno (-ENOMEM, -EAGAIN). */
-MMAPIO_INTERNAL int mmapio__plat_rwlock_init(struct mmapio__rwlock *l);
-/* Destroys l, which no thread holds. */
-MMAPIO_INTERNAL void mmapio__plat_rwlock_fini(struct mmapio__rwlock *l);
-/* Take l shared or exclusive, waiting as long as it takes.  Return 0 or -errno. */
-MMAPIO_INTERNAL int mmapio__plat_rwlock_rdlock(struct mmapio__rwlock *l);
-MMAPIO_INTERNAL int mmapio__plat_rwlock_wrlock(struct mmapio__rwlock *l);
-/* Releases l (shared or exclusive, as it is held). */
-MMAPIO_INTERNAL void mmapio__plat_rwlock_unlock(struct mmapio__rwlock *l);
+/*
+ * Wakes every thread blocked in mmapio__plat_wait on addr.  Callers change
+ * *addr before calling it.  Cheap when no thread waits, but not free: the
+ * core calls it only when it knows of a sleeper.
+ */
+MMAPIO_INTERNAL void mmapio__plat_wake_all(const uint32_t *addr);
 
 /* A thread-specific slot whose destructor runs when a thread exits. */
 struct mmapio__tls_key {
@@ -80,6 +88,15 @@ MMAPIO_INTERNAL int mmapio__plat_tls_key_set(struct mmapio__tls_key *key, void *
  * has no fork).  Returns 0 or -errno.
  */
 MMAPIO_INTERNAL int mmapio__plat_atfork_child(void (*fn)(void));
+
+/*
+ * Registers fork handlers (pthread_atfork): prepare runs in the forking
+ * thread before the fork, parent and child after it in either process.
+ * Any of them may be NULL; nothing happens where the platform has no fork.
+ * Returns 0 or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_atfork(void (*prepare)(void), void (*parent)(void),
+					void (*child)(void));
 
 /* The value of the environment variable name, or NULL. */
 MMAPIO_INTERNAL const char *mmapio__plat_getenv(const char *name);

@@ -279,20 +279,20 @@ MMAPIO_EXPORT int mmapio_delete(const char *path)
 }
 
 /*
- * Makes [off, off + len) of a read-write map durable under the map's read
- * lock, so that a resize on another thread waits for the sync instead of
+ * Makes [off, off + len) of a read-write map durable under a read hold of
+ * the map, so that a resize on another thread waits for the sync instead of
  * failing or cutting the pages under it.  len 0 flushes to the end of the
  * map (whole = true) or nothing.  Returns 0, -ERANGE, the sticky write-back
- * error, or -errno from the platform.
+ * error, -ENOMEM from the map lock, or -errno from the platform.
  */
 static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
 {
+	struct mmapio__hold hold;
 	uint64_t start;
-	bool locked;
 	size_t n;
 	int r;
 
-	r = mmapio__read_lock(map, &locked);
+	r = mmapio__map_enter(map, &hold);
 	if (r < 0)
 		return r;
 	if (whole) {
@@ -307,8 +307,7 @@ static int flush_locked(mmapio_map *map, uint64_t off, uint64_t len, bool whole)
 	}
 	if (r != -ERANGE)
 		r = mmapio__flush_record(map, r);
-	if (locked)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return r;
 }
 
@@ -350,8 +349,8 @@ MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags
 
 MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len)
 {
+	struct mmapio__hold hold;
 	uint64_t start;
-	bool locked;
 	size_t n;
 	int r;
 
@@ -359,7 +358,7 @@ MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len
 		return -EINVAL;
 	if (map->mode != MMAPIO_READ_WRITE)
 		return 0;
-	r = mmapio__read_lock(map, &locked);
+	r = mmapio__map_enter(map, &hold);
 	if (r < 0)
 		return r;
 	if (len == 0 && off <= map->len)
@@ -370,7 +369,6 @@ MMAPIO_EXPORT int mmapio_flush_start(mmapio_map *map, uint64_t off, uint64_t len
 		mmapio__page_span(map, off, len, &start, &n);
 		r = mmapio__plat_writeback_start(map->m.fd, map->m.base + start, n, start);
 	}
-	if (locked)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return r;
 }

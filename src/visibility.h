@@ -13,4 +13,17 @@
 #define MMAPIO_INTERNAL
 #endif
 
+/*
+ * For the few thread-local variables on hot paths: the initial-exec model
+ * makes an access one load relative to the thread pointer, where the
+ * default model of a shared library calls __tls_get_addr each time.  It
+ * takes a few bytes of the static TLS block, which the C library keeps
+ * spare for libraries loaded with dlopen as well.
+ */
+#if defined(__GNUC__)
+#define MMAPIO_TLS_FAST __attribute__((tls_model("initial-exec")))
+#else
+#define MMAPIO_TLS_FAST
+#endif
+
 #endif

@@ -3,8 +3,10 @@
  * The concurrency workload of test_views.c as a plain program, so that it
  * can run under ThreadSanitizer, where Criterion's runner cannot start
  * (Snaipe/Criterion#274).  Writers and readers share one read-write map,
- * then readers share a read-only map; every record seen must be uniform and
- * the file must hold uniform records afterwards.  Exits 0 on success, 1 on
+ * then writers, readers, a resizer and a closer share it (conc_mix_run),
+ * also on a map with a reservation; then readers share a read-only map;
+ * every record seen must be uniform and the file must hold uniform records
+ * afterwards.  Exits 0 on success, 1 on
  * a failure (described on stderr), 77 when it cannot set up.
  */
 #include "concurrency.h"
@@ -76,7 +78,8 @@ static void *ro_reader(void *arg)
 int main(void)
 {
 	static unsigned char all[CONC_LEN + 1];
-	char dir[PATH_MAX], path[PATH_MAX + 16], msg[200];
+	char dir[PATH_MAX], path[PATH_MAX + 16], side[PATH_MAX + 16], msg[200];
+	struct mmapio_options reserved = { .reserve = 1u << 20 };
 	const char *tmp = getenv("TMPDIR");
 	struct ro_arg ra[4];
 	pthread_t t[4];
@@ -90,6 +93,12 @@ int main(void)
 		return 77;
 	}
 	snprintf(path, sizeof(path), "%s/records", dir);
+	snprintf(side, sizeof(side), "%s/side", dir);
+	rc = mmapio_create(side, 4096, NULL, &map);
+	if (rc != 0 || mmapio_close(map) != 0) {
+		fprintf(stderr, "mmapio_create side: %s\n", mmapio_strerror(rc));
+		goto out;
+	}
 
 	rc = mmapio_create(path, CONC_LEN, NULL, &map);
 	if (rc != 0) {
@@ -97,11 +106,27 @@ int main(void)
 		goto out;
 	}
 	if (conc_run(map, 2, 2, 1500, msg, sizeof(msg)) != 0 ||
-	    conc_run(map, 3, 3, 1000, msg, sizeof(msg)) != 0) {
+	    conc_run(map, 3, 3, 1000, msg, sizeof(msg)) != 0 ||
+	    conc_mix_run(map, side, 2, 3, 1500, msg, sizeof(msg)) != 0) {
 		fprintf(stderr, "read-write map: %s\n", msg);
 		mmapio_close(map);
 		goto out;
 	}
+	printf("mixed, read-write map: %s\n", msg);
+	rc = mmapio_close(map);
+	if (rc != 0) {
+		fprintf(stderr, "mmapio_close: %s\n", mmapio_strerror(rc));
+		goto out;
+	}
+	/* The same file again, through a map whose growth stays in its reservation. */
+	rc = mmapio_open(path, MMAPIO_READ_WRITE, &reserved, &map);
+	if (rc != 0 || conc_mix_run(map, side, 2, 2, 1000, msg, sizeof(msg)) != 0) {
+		fprintf(stderr, "reserved map: %s\n", rc ? mmapio_strerror(rc) : msg);
+		if (rc == 0)
+			mmapio_close(map);
+		goto out;
+	}
+	printf("mixed, reserved map: %s\n", msg);
 	rc = mmapio_close(map);
 	if (rc != 0) {
 		fprintf(stderr, "mmapio_close: %s\n", mmapio_strerror(rc));
@@ -134,6 +159,7 @@ int main(void)
 	mmapio_close(map);
 out:
 	unlink(path);
+	unlink(side);
 	rmdir(dir);
 	if (status == 0)
 		printf("concurrency: ok\n");

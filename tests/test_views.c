@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * Zero-copy views and the map's lock: read and mutable views, -EBUSY for
- * close and resize while views are out, mutable views excluding writers,
- * and threads writing and reading one map with checked invariants.
+ * close while views are out (-EDEADLK for a resize by the thread holding
+ * them), mutable views excluding writers, and threads writing and reading
+ * one map with checked invariants.
  */
 #include "concurrency.h"
 #include "helpers.h"
@@ -81,7 +82,7 @@ Test(views, mutable_view_on_cow_map_stays_private)
 	free(want);
 }
 
-Test(views, close_and_resize_busy_while_views_out)
+Test(views, close_busy_and_own_resize_refused_while_views_out)
 {
 	TH_PATH(p, "busy");
 	unsigned char *want = th_malloc(LEN);
@@ -92,11 +93,11 @@ Test(views, close_and_resize_busy_while_views_out)
 	TH_ASSERT_RC(mmapio_view_read(map, 0, 10, &r1), 0);
 	TH_ASSERT_RC(mmapio_view_read(map, 4096, 10, &r2), 0);
 	TH_ASSERT_RC(mmapio_close(map), -EBUSY);
-	TH_ASSERT_RC(mmapio_resize(map, 2 * LEN), -EBUSY);
+	TH_ASSERT_RC(mmapio_resize(map, 2 * LEN), -EDEADLK);
 	mmapio_view_release(&r1);
 	/* One view is still out. */
 	TH_ASSERT_RC(mmapio_close(map), -EBUSY);
-	TH_ASSERT_RC(mmapio_resize(map, LEN / 2), -EBUSY);
+	TH_ASSERT_RC(mmapio_resize(map, LEN / 2), -EDEADLK);
 	cr_assert_eq(mmapio_len(map), LEN);
 	cr_assert_eq(th_file_size(p), LEN);
 	/* The map stayed fully usable. */
@@ -105,7 +106,7 @@ Test(views, close_and_resize_busy_while_views_out)
 
 	TH_ASSERT_RC(mmapio_view_write(map, 0, 10, &w), 0);
 	TH_ASSERT_RC(mmapio_close(map), -EBUSY);
-	TH_ASSERT_RC(mmapio_resize(map, 2 * LEN), -EBUSY);
+	TH_ASSERT_RC(mmapio_resize(map, 2 * LEN), -EDEADLK);
 	mmapio_view_release(&w);
 	cr_assert_eq(th_file_size(p), LEN);
 
@@ -238,6 +239,27 @@ Test(views, two_writers_two_readers_on_a_reserved_map)
 
 	TH_ASSERT_RC(mmapio_create(p, CONC_LEN, &o, &map), 0);
 	cr_assert_eq(conc_run(map, 2, 2, 3000, msg, sizeof(msg)), 0, "%s", msg);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	all = th_read_file(p, &len);
+	cr_assert_not_null(all);
+	cr_assert_eq(conc_check_file(all, len, msg, sizeof(msg)), 0, "%s", msg);
+	free(all);
+}
+
+/* ---- Writers, readers, a resizer and a closer on one map. ---- */
+
+Test(views, writers_readers_resizer_and_closer_share_a_map)
+{
+	TH_PATH(p, "mix");
+	TH_PATH(side, "side");
+	mmapio_map *map = NULL;
+	unsigned char *all;
+	char msg[200];
+	size_t len;
+
+	th_write_pattern_file(side, 4096, 39);
+	TH_ASSERT_RC(mmapio_create(p, CONC_LEN, NULL, &map), 0);
+	cr_assert_eq(conc_mix_run(map, side, 2, 3, 3000, msg, sizeof(msg)), 0, "%s", msg);
 	TH_ASSERT_RC(mmapio_close(map), 0);
 	all = th_read_file(p, &len);
 	cr_assert_not_null(all);
