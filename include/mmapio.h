@@ -40,10 +40,11 @@
  *   -ERANGE   off + len beyond the map (checked without overflow)
  *   -EACCES   write, mutable view or resize on a read-only map
  *             (resize also on a copy-on-write map, see mmapio_resize)
- *   -EBUSY    resize or close while views or ring operations are held
- *   -EDEADLK  the calling thread holds a mutable view of the map, and the
- *             call would have to wait for that view (any access through
- *             the lock: read, write, views, atomics)
+ *   -EBUSY    close while views (any thread's) or ring operations are
+ *             out; resize while ring operations are out
+ *   -EDEADLK  the calling thread holds a view of the map and the call needs
+ *             the map's write lock (write, mutable view, segment write,
+ *             resize): returned at once, never a hang
  *   -EFBIG    a file or size larger than this process can map (beyond
  *             SIZE_MAX, or beyond INT64_MAX for the file system)
  *   -EFAULT   a fault (SIGBUS) caught during a guarded copy: the file was
@@ -64,14 +65,16 @@
  *    read views and atomics of a writable map wait while another thread
  *    holds a mutable view or writes; mmapio_write, mmapio_segment_write and
  *    mutable views wait while another thread holds any view or writes;
- *    mmapio_resize waits for writers and for views that are released
- *    meanwhile;
+ *    mmapio_resize waits for other threads' writes and views;
  *  - page faults the kernel must serve from the device: any copy into or
  *    out of a map, mmapio_advise with the POPULATE advice, mmapio_lock;
  *  - rings: mmapio_ring_submit on the blocking backend (it runs the
  *    operations before it returns), mmapio_ring_wait (up to its timeout),
  *    and mmapio_ring_close (it waits for the operations in flight).
- *    mmapio_ring_peek never waits.
+ *    mmapio_ring_peek never waits; on io_uring, copies beyond a queue
+ *    depth's worth opened by submit start at the next mmapio_ring_submit
+ *    (also with nothing prepared) or a mmapio_ring_wait with a timeout
+ *    other than 0, because opening their files may block.
  *
  * ABI.  Public structs keep reserved space so that later versions can add
  * fields without changing their size, and hold fixed-width integers rather
@@ -270,9 +273,10 @@ MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
  * the file through the page cache as usual, but only mmapio_flush makes
  * them durable.  NULL is a no-op returning 0.
  *
- * Returns 0, or -EBUSY (and leaves the map fully usable) while views or
- * ring operations on the map are outstanding.  Must not race with other
- * calls on the same map; never blocks.
+ * Returns 0, or -EBUSY (and leaves the map fully usable) while views (of
+ * any thread, also of threads that have exited) or ring operations on the
+ * map are outstanding.  Must not race with other calls on the same map;
+ * never blocks.
  */
 MMAPIO_EXPORT int mmapio_close(mmapio_map *map);
 
@@ -305,10 +309,11 @@ MMAPIO_EXPORT void *mmapio_base(mmapio_map *map);
  * takes no lock.
  *
  * Returns 0; -EINVAL for NULL map or dst (dst may be NULL when len is 0);
- * -ERANGE for a range outside the map; -EDEADLK when the calling thread
- * holds a mutable view of the map; -EFAULT when the copy faulted (the file
- * shrank underneath or the device failed): dst's contents are then
- * unspecified.  Thread-safe.
+ * -ERANGE for a range outside the map; -EFAULT when the copy faulted (the
+ * file shrank underneath or the device failed): dst's contents are then
+ * unspecified; -ENOMEM only for a thread beyond the 128th using the map at
+ * once when the lock's overflow table cannot grow.  A thread holding a
+ * mutable view of the map reads it without waiting.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t len);
 
@@ -322,12 +327,10 @@ MMAPIO_EXPORT int mmapio_read(mmapio_map *map, uint64_t off, void *dst, size_t l
  * bytes at once, as both share the page cache.  Copy-on-write maps always
  * copy through the mapping.
  *
- * A thread must not call it while it holds a read view of the same map: the
- * write lock would wait for the thread itself, for ever.
- *
  * Returns 0; -EINVAL for NULL arguments (src may be NULL when len is 0);
  * -EACCES on a read-only map; -ERANGE for a range outside the map;
- * -EDEADLK when the calling thread holds a mutable view of the map;
+ * -EDEADLK at once when the calling thread holds a view of the map (the
+ * write lock would wait for the thread itself);
  * -EFAULT when the copy faulted or the file was found shorter than the map
  * (truncated underneath, no space behind a sparse file, I/O error);
  * -ENOSPC, -EIO and other -errno from pwrite and fstat.  On failure the
@@ -347,19 +350,21 @@ MMAPIO_EXPORT int mmapio_write(mmapio_map *map, uint64_t off, const void *src, s
  * release a view that was never filled (a zeroed one is fine).
  *
  * A view holds the map's read lock (read view on a writable map) or write
- * lock (mutable view) until released, so mmapio_write, mutable views and
- * resize wait for it, and close and resize fail with -EBUSY while it is out.
- * It may be released on any thread.
+ * lock (mutable view) until released, so other threads' mmapio_write,
+ * mutable views and resize wait for it, and close fails with -EBUSY while
+ * it is out.  It may be released on any thread; it counts as the taking
+ * thread's until then.  Readers on different threads write no shared cache
+ * line (per-thread counters), and a waiting writer holds back new readers.
  *
  * Views are NOT guarded against SIGBUS: if another process truncates the
  * file, touching view memory past the new end of file kills the process
  * with SIGBUS like any mapping does.  Use mmapio_read/mmapio_write where
  * the file may change size underneath.
  *
- * A thread must not call mmapio_write or take a mutable view of a map while
- * it holds a read view of that same map: the write lock would wait for the
- * thread itself.  While it holds a mutable view, every call on that map
- * that takes the lock returns -EDEADLK instead of waiting.
+ * A thread holding a view of a map gets -EDEADLK at once from
+ * mmapio_write, mmapio_view_write, segment writes and mmapio_resize on that
+ * map, instead of waiting for itself; the holder of a mutable view reads
+ * its own map (reads, read views, atomics, flush, advice) without waiting.
  */
 struct mmapio_view {
 	void *data;           /* first byte of the range; NULL when released */
@@ -377,8 +382,8 @@ struct mmapio_view {
  * @param[out] out  filled in on success; release it with mmapio_view_release
  *
  * Returns 0; -EINVAL for NULL arguments; -ERANGE for a range outside the
- * map; -EDEADLK when the calling thread holds a mutable view of the map.
- * Waits while another thread writes or holds a mutable view.  Thread-safe.
+ * map; -ENOMEM as mmapio_read.  Waits while another thread writes or holds
+ * a mutable view.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_view_read(mmapio_map *map, uint64_t off, size_t len,
 				   struct mmapio_view *out);
@@ -390,8 +395,8 @@ MMAPIO_EXPORT int mmapio_view_read(mmapio_map *map, uint64_t off, size_t len,
  * @param[out] out  filled in on success; release it with mmapio_view_release
  *
  * Returns 0; -EINVAL for NULL arguments; -EACCES on a read-only map;
- * -ERANGE for a range outside the map; -EDEADLK when the calling thread
- * holds a mutable view of the map already.  Thread-safe.
+ * -ERANGE for a range outside the map; -EDEADLK at once when the calling
+ * thread holds a view of the map already.  Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_view_write(mmapio_map *map, uint64_t off, size_t len,
 				    struct mmapio_view *out);
@@ -420,7 +425,8 @@ MMAPIO_EXPORT void mmapio_view_release(struct mmapio_view *view);
  * replaced by desired, 0 when it was not, with *expected updated to the
  * value found); -EINVAL for NULL arguments or a misaligned offset; -ERANGE
  * for a word outside the map; -EACCES for store, add or CAS on a read-only
- * map; -EDEADLK when the calling thread holds a mutable view of the map.
+ * map; -ENOMEM as mmapio_read.  Atomics take only a read hold (the
+ * atomic instruction orders them), so they never return -EDEADLK.
  * load stores the word in *out; fetch_add stores the previous value in *old
  * when old is not NULL.
  */
@@ -550,13 +556,13 @@ MMAPIO_EXPORT int mmapio_flush_range(mmapio_map *map, uint64_t off, uint64_t len
  * opened with MMAPIO_CREATE_SPARSE); shrinking unmaps the tail before the
  * file is cut, so no page stays mapped past end of file.  Growth within the
  * map's reservation keeps the base pointer; growth beyond it may move it.
- * Waits for writers of other threads.
+ * Waits, as a writer does, for other threads' views and writes to end.
  *
  * Returns 0; -EINVAL for NULL or new_size 0; -EACCES on read-only and
  * copy-on-write maps (their changes must not reach the file); -EFBIG for a
- * size beyond SIZE_MAX or INT64_MAX; -EBUSY while views (of any thread,
- * the caller's own included) or ring operations on the map are
- * outstanding; -ENOMEM, -ENOSPC, -EDQUOT and other -errno from fallocate,
+ * size beyond SIZE_MAX or INT64_MAX; -EDEADLK at once when the calling
+ * thread holds a view of the map; -EBUSY while ring operations on the map
+ * are outstanding (they are the caller's to reap, so waiting could hang); -ENOMEM, -ENOSPC, -EDQUOT and other -errno from fallocate,
  * ftruncate, mmap, mremap and munmap, leaving the map and the file at their
  * old size.
  */
