@@ -755,7 +755,8 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 
 /*
  * Waits for every submitted operation to complete, discards completions not
- * yet reaped and operations prepared but not submitted, and frees the ring.
+ * yet reaped, operations prepared but not submitted and operations held
+ * back by a barrier (those never run), and frees the ring.
  * No descriptor leaks.  NULL is a no-op.  Call it from the thread that
  * opened the ring.  Operations an engine can no longer collect (a ring the
  * kernel disabled) are released without a completion: a map whose flush
@@ -928,8 +929,11 @@ MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags
  * or not) has completed.  If any of those failed (a completion result < 0,
  * -ECANCELED included), every operation of the group after the barrier
  * completes with -ECANCELED without running, and that group counts as
- * failed for the next barrier.  A barrier with nothing prepared since the
- * last one (or since the ring opened) adds nothing.
+ * failed for the next barrier: once a group before a barrier has failed,
+ * every later operation on that ring after a barrier is cancelled, so a
+ * caller that wants to go on after a failed ordered commit opens a new
+ * ring.  A barrier with nothing prepared since the last one (or since the
+ * ring opened) adds nothing.
  *
  * The ring has no thread of its own: a group held back by a barrier is
  * handed to the engine by the caller's next mmapio_ring_submit,
