@@ -939,7 +939,10 @@ MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags
  * handed to the engine by the caller's next mmapio_ring_submit,
  * mmapio_ring_peek or mmapio_ring_wait after the group before it has
  * completed (mmapio_ring_wait does so itself while it waits, so a wait for
- * every outstanding completion returns when all groups are done).  Held
+ * every outstanding completion returns when all groups are done).  The
+ * group is handed over as mmapio_ring_submit hands operations over, so a
+ * peek that releases one may do what a submit may (on io_uring: open a
+ * copy's files, run an operation the kernel lacks).  Held
  * operations count as submitted: mmapio_ring_inflight includes them.  (On
  * io_uring the groups are held back in the ring rather than expressed with
  * IOSQE_IO_LINK or IOSQE_IO_DRAIN, which may become a later speed-up.)
