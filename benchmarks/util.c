@@ -277,6 +277,9 @@ static const char *op_name(enum mmapio_op op)
 	case MMAPIO_OP_COPY: return "copy";
 	case MMAPIO_OP_DELETE: return "delete";
 	case MMAPIO_OP_FLUSH: return "flush";
+	case MMAPIO_OP_WRITE: return "write";
+	case MMAPIO_OP_RENAME: return "rename";
+	case MMAPIO_OP_SYNC_DIR: return "sync_dir";
 	}
 	return "?";
 }

@@ -55,6 +55,33 @@ static int run_flush(const struct mmapio__op *op)
 	return mmapio__plat_sync_file(op->u.flush.fd);
 }
 
+/*
+ * Renames, then with MMAPIO_RENAME_DURABLE syncs the directory of to and,
+ * when it is another one, that of from, as mmapio_rename does.  Returns 0
+ * or -errno (a failing sync although the rename happened).
+ */
+static int run_rename(const struct mmapio__op *op)
+{
+	char *dto, *dfrom;
+	int r = mmapio__plat_rename(op->u.rename.from, op->u.rename.to, op->u.rename.flags);
+
+	if (r < 0 || !(op->u.rename.flags & MMAPIO_RENAME_DURABLE))
+		return r;
+	dto = mmapio__plat_dirname(op->u.rename.to);
+	dfrom = mmapio__plat_dirname(op->u.rename.from);
+	if (dto == NULL || dfrom == NULL) {
+		r = -ENOMEM;
+		goto out;
+	}
+	r = mmapio__plat_sync_dir(dto);
+	if (r == 0 && strcmp(dto, dfrom) != 0)
+		r = mmapio__plat_sync_dir(dfrom);
+out:
+	free(dto);
+	free(dfrom);
+	return r;
+}
+
 /* Runs one operation with blocking platform calls.  Thread-safe. */
 static int blocking_run(struct mmapio__op *op)
 {
@@ -67,6 +94,13 @@ static int blocking_run(struct mmapio__op *op)
 		return mmapio__plat_unlink(op->u.del.path);
 	case MMAPIO_OP_FLUSH:
 		return run_flush(op);
+	case MMAPIO_OP_WRITE:
+		return mmapio__plat_write_at(op->u.write.fd, op->u.write.src, op->u.write.len,
+					     op->u.write.off);
+	case MMAPIO_OP_RENAME:
+		return run_rename(op);
+	case MMAPIO_OP_SYNC_DIR:
+		return mmapio__plat_sync_dir(op->u.sync_dir.path);
 	}
 	return -EINVAL;
 }

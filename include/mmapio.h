@@ -704,11 +704,15 @@ struct mmapio_ring_options {
 	uint64_t reserved[6];        /* must be zero */
 };
 
+/* The kind of a completed operation (struct mmapio_completion.op). */
 enum mmapio_op {
-	MMAPIO_OP_CREATE = 1,
-	MMAPIO_OP_COPY = 2,
-	MMAPIO_OP_DELETE = 3,
-	MMAPIO_OP_FLUSH = 4
+	MMAPIO_OP_CREATE = 1,   /* mmapio_ring_prep_create */
+	MMAPIO_OP_COPY = 2,     /* mmapio_ring_prep_copy */
+	MMAPIO_OP_DELETE = 3,   /* mmapio_ring_prep_delete */
+	MMAPIO_OP_FLUSH = 4,    /* mmapio_ring_prep_flush, mmapio_ring_prep_flush_ranges */
+	MMAPIO_OP_WRITE = 5,    /* mmapio_ring_prep_write */
+	MMAPIO_OP_RENAME = 6,   /* mmapio_ring_prep_rename */
+	MMAPIO_OP_SYNC_DIR = 7  /* mmapio_ring_prep_sync_dir */
 };
 
 /* One finished operation, as mmapio_ring_peek and mmapio_ring_wait fill it. */
@@ -757,7 +761,8 @@ MMAPIO_EXPORT int mmapio_ring_open(const struct mmapio_ring_options *opts, mmapi
 
 /*
  * Waits for every submitted operation to complete, discards completions not
- * yet reaped and operations prepared but not submitted, and frees the ring.
+ * yet reaped, operations prepared but not submitted and operations held
+ * back by a barrier (those never run), and frees the ring.
  * No descriptor leaks.  NULL is a no-op.  Call it from the thread that
  * opened the ring.  Operations an engine can no longer collect (a ring the
  * kernel disabled) are released without a completion: a map whose flush
@@ -922,6 +927,95 @@ MMAPIO_EXPORT int mmapio_ring_stats(const mmapio_ring *ring, struct mmapio_ring_
  * itself happened.  Thread-safe; may block.
  */
 MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags);
+
+/*
+ * Ordering on a ring.  mmapio_ring_barrier splits the operations prepared
+ * on a ring into groups: an operation prepared after a barrier starts only
+ * when every operation prepared before it on this ring (submitted earlier
+ * or not) has completed.  If any of those failed (a completion result < 0,
+ * -ECANCELED included), every operation of the group after the barrier
+ * completes with -ECANCELED without running, and that group counts as
+ * failed for the next barrier: once a group before a barrier has failed,
+ * every later operation on that ring after a barrier is cancelled, so a
+ * caller that wants to go on after a failed ordered commit opens a new
+ * ring.  A barrier with nothing prepared since the last one (or since the
+ * ring opened) adds nothing.
+ *
+ * The ring has no thread of its own: a group held back by a barrier is
+ * handed to the engine by the caller's next mmapio_ring_submit,
+ * mmapio_ring_peek or mmapio_ring_wait after the group before it has
+ * completed (mmapio_ring_wait does so itself while it waits, so a wait for
+ * every outstanding completion returns when all groups are done).  The
+ * group is handed over as mmapio_ring_submit hands operations over, so a
+ * peek that releases one may do what a submit may (on io_uring: open a
+ * copy's files, run an operation the kernel lacks).  Held
+ * operations count as submitted: mmapio_ring_inflight includes them.  (On
+ * io_uring the groups are held back in the ring rather than expressed with
+ * IOSQE_IO_LINK or IOSQE_IO_DRAIN, which may become a later speed-up.)
+ *
+ * Returns 0, or -EINVAL for NULL.  A barrier is not an operation: it has
+ * no completion.  Never blocks.
+ */
+MMAPIO_EXPORT int mmapio_ring_barrier(mmapio_ring *ring);
+
+/*
+ * Prepares writing len bytes from src into the file of map at off, through
+ * the file (pwrite; coherent with the MAP_SHARED mapping, whose pages show
+ * the bytes), not through the mapping: so the bytes cannot be written back
+ * before the operation runs, which a barrier can order after a flush.  src
+ * is not copied and must stay valid and unchanged until the completion is
+ * reaped.  The map must stay open until then: mmapio_close and
+ * mmapio_resize return -EBUSY before that, as for a ring flush.  The write
+ * is not durable by itself: flush the range afterwards (after a barrier).
+ *
+ * Returns 0; -EINVAL for NULL ring or map, or NULL src with len > 0;
+ * -ERANGE for a range outside the map (len 0 included when off is at or
+ * past the end, as mmapio_write);
+ * -EACCES for a read-only or copy-on-write map; -ENOMEM.  The completion
+ * (MMAPIO_OP_WRITE) carries 0, or the -errno of the write (-ENOSPC, -EIO).
+ * Never blocks.
+ */
+MMAPIO_EXPORT int mmapio_ring_prep_write(mmapio_ring *ring, mmapio_map *map, uint64_t off,
+					 const void *src, size_t len, void *user_data);
+
+/*
+ * Prepares mmapio_rename(from, to, flags) (MMAPIO_RENAME_NOREPLACE,
+ * _EXCHANGE, _DURABLE; with DURABLE the directory of to, and of from when
+ * it is another one, is synced before the operation completes).  Paths are
+ * copied (relative ones made absolute against the current directory now).
+ * Returns 0; -EINVAL for NULL ring or paths, unknown flags, or NOREPLACE
+ * together with EXCHANGE; -ENOMEM.  The completion (MMAPIO_OP_RENAME)
+ * carries what mmapio_rename would return.  Never blocks.
+ */
+MMAPIO_EXPORT int mmapio_ring_prep_rename(mmapio_ring *ring, const char *from, const char *to,
+					  unsigned flags, void *user_data);
+
+/*
+ * Prepares making the entries of directory dir durable (fsync of the
+ * directory): after a batch of creates, copies, renames or deletes in it
+ * and a barrier, one such sync makes them all survive a crash.  The path
+ * is copied (a relative one made absolute now).  Returns 0; -EINVAL for
+ * NULL ring or dir; -ENOMEM.  The completion (MMAPIO_OP_SYNC_DIR) carries
+ * 0; -ENOENT for a missing directory; -ENOTDIR; other -errno of opening or
+ * syncing it.  Never blocks.
+ */
+MMAPIO_EXPORT int mmapio_ring_prep_sync_dir(mmapio_ring *ring, const char *dir, void *user_data);
+
+/*
+ * Cancels the operations with this user_data that have not been handed to
+ * the engine yet: prepared and not submitted, or submitted and held back by
+ * a barrier.  Each completes exactly once with -ECANCELED, without running
+ * (a cancelled create leaves no file); one that was not submitted yet
+ * counts as submitted from now on (mmapio_ring_inflight includes it until
+ * it is reaped).  A cancelled operation counts as failed for the next
+ * barrier.  Operations already with the engine run on and complete
+ * normally.
+ *
+ * Returns the number cancelled (> 0); -EINVAL for NULL; -ENOENT when no
+ * operation with that user_data is pending; -EALREADY when the only ones
+ * pending are already with the engine.  Never blocks.
+ */
+MMAPIO_EXPORT int mmapio_ring_cancel(mmapio_ring *ring, void *user_data);
 
 /*
  * Starts writing [off, off + len) of a read-write map back to the file and

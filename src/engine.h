@@ -54,8 +54,22 @@ struct mmapio__op {
 			uint64_t off;      /* page aligned */
 			uint64_t len;      /* page-rounded, > 0; may exceed 32 bits */
 		} flush;
+		struct {
+			int fd;            /* the map's descriptor, valid until done() */
+			const void *src;   /* the caller's bytes, valid until done() */
+			uint64_t off;      /* file offset, any alignment */
+			size_t len;        /* may be 0 */
+		} write;
+		struct {
+			char *from;
+			char *to;
+			unsigned flags;    /* MMAPIO_RENAME_NOREPLACE | _EXCHANGE | _DURABLE */
+		} rename;
+		struct {
+			char *path;        /* the directory to fsync */
+		} sync_dir;
 	} u;
-	void *map;                /* ring.c's: the map a flush belongs to */
+	void *map;                /* ring.c's: the map a flush or write belongs to */
 	uintptr_t priv[4];        /* backend scratch space */
 };
 

@@ -84,6 +84,19 @@ MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op);
 MMAPIO_INTERNAL int mmapio__flush_prepare(mmapio_map *map, uint64_t off, uint64_t len,
 					  struct mmapio__op *op);
 /*
+ * Fills op (kind MMAPIO_OP_WRITE) for writing len bytes of src at off of a
+ * read-write map, and counts it in map->ops, as mmapio__flush_prepare
+ * does; mmapio__op_unpin must follow once the op has completed.  Returns
+ * 0, -EACCES for a read-only or copy-on-write map, -ERANGE, or -errno of
+ * the map lock.
+ */
+MMAPIO_INTERNAL int mmapio__write_prepare(mmapio_map *map, uint64_t off, size_t len,
+					  const void *src, struct mmapio__op *op);
+
+/* Uncounts a completed ring write of map (see mmapio__write_prepare). */
+MMAPIO_INTERNAL void mmapio__op_unpin(mmapio_map *map);
+
+/*
  * Records a flush result in the map (the sticky write-back error) and
  * returns the result the caller should see: the sticky error if there is
  * one, else result.

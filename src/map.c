@@ -401,6 +401,38 @@ out:
 	return rc;
 }
 
+MMAPIO_INTERNAL int mmapio__write_prepare(mmapio_map *map, uint64_t off, size_t len,
+					  const void *src, struct mmapio__op *op)
+{
+	bool locked;
+	int rc;
+
+	if (map->mode != MMAPIO_READ_WRITE)
+		return -EACCES;
+	rc = mmapio__read_lock(map, &locked);
+	if (rc < 0)
+		return rc;
+	rc = mmapio__check_range(map->len, off, len);
+	if (rc == 0) {
+		op->kind = MMAPIO_OP_WRITE;
+		op->u.write.fd = map->m.fd;
+		op->u.write.src = src;
+		op->u.write.off = off;
+		op->u.write.len = len;
+		op->map = map;
+		/* Counted under the read lock, as a flush: resize sees it. */
+		__atomic_add_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
+	}
+	if (locked)
+		mmapio__plat_rwlock_unlock(&map->lock);
+	return rc;
+}
+
+MMAPIO_INTERNAL void mmapio__op_unpin(mmapio_map *map)
+{
+	__atomic_sub_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
+}
+
 /*
  * Returns whether a failed flush may have lost data, so that the error must
  * stick: everything but the errors that say the sync did not run at all.

@@ -28,7 +28,7 @@ static void ring_done(void *ctx, struct mmapio__op *op)
 	struct mmapio_ring *ring = ctx;
 
 	if (mmapio__ring_take(ring, op))
-		mmapio__op_list_push(&ring->ready, op);
+		mmapio__ring_complete(ring, op);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -288,6 +288,7 @@ MMAPIO_INTERNAL void mmapio__ring_free(struct mmapio_ring *ring)
 
 	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
 		mmapio__op_discard(op);
+	mmapio__ring_drop_order(ring);
 	while ((op = mmapio__op_list_pop(&ring->ready)) != NULL) {
 		mmapio__op_finish(op);
 		mmapio__op_free(op);

@@ -30,11 +30,26 @@ struct op_list {
  * once, and one that an engine never hands back is released at close
  * instead of pinning its map for ever.
  */
+/*
+ * A group of operations between two barriers (src/ring_order.c).  The
+ * ring keeps its groups in preparation order; only the oldest (the head)
+ * is released to the engine, and the next one is released when the head
+ * has no operation left that has not completed.
+ */
+struct mmapio__ring_group {
+	struct mmapio__ring_group *next;
+	unsigned left;   /* operations prepared in it that have not completed */
+	bool failed;     /* one of them completed with a result < 0, or doomed */
+	bool released;   /* its operations go to the engine when submitted */
+	bool doomed;     /* the group before it failed: all complete -ECANCELED */
+};
+
 struct mmapio__ring_op {
 	struct mmapio__op op;
 	struct mmapio__ring_op *prev;  /* on the ring's given list */
 	struct mmapio__ring_op *next;
 	bool given;                    /* owned by the engine, on the list */
+	struct mmapio__ring_group *group; /* NULL for the synchronous runner's */
 };
 
 struct mmapio_ring {
@@ -42,6 +57,11 @@ struct mmapio_ring {
 	void *state;              /* the engine's own, from engine->open */
 	struct op_list prepared;  /* prepared, not yet submitted */
 	struct op_list ready;     /* completed, not yet copied out */
+	struct op_list held;      /* submitted, held back by a barrier (group order) */
+	struct mmapio__ring_group *groups;      /* oldest group not retired, or NULL */
+	struct mmapio__ring_group *groups_tail; /* the group prep calls add to */
+	bool barrier;             /* a barrier since the tail group's last op */
+	bool prev_failed;         /* the last retired group failed */
 	struct mmapio__ring_op *given; /* owned by the engine, not yet handed back */
 	unsigned inflight;        /* submitted, not yet copied out */
 	struct mmapio__op *run_op; /* the one mmapio__ring_run waits for, or NULL */
@@ -96,6 +116,58 @@ MMAPIO_INTERNAL int mmapio__ring_open_engine(const struct mmapio__engine *engine
  * system-call table is.
  */
 extern MMAPIO_INTERNAL const struct mmapio__engine *mmapio__default_ring_engine;
+
+/*
+ * Appends a prepared operation to ring's prepared list, in the group that
+ * prep calls add to (a new one after a barrier), and counts it.  Returns 0,
+ * or -ENOMEM with nothing changed (the caller still owns op).
+ */
+MMAPIO_INTERNAL int mmapio__ring_add(struct mmapio_ring *ring, struct mmapio__op *op,
+				     void *user_data);
+
+/*
+ * Queues op, completed with op->result, on ring's completions and counts
+ * it in its group.  Every completion of a prepared operation goes through
+ * here (the engine's done() callback too), exactly once.
+ */
+MMAPIO_INTERNAL void mmapio__ring_complete(struct mmapio_ring *ring, struct mmapio__op *op);
+
+/*
+ * Sorts the operations being submitted: those of a group not released yet
+ * go to ring->held, those of a doomed group and local flushes complete in
+ * the ring (on the local list), the rest on the engine list.
+ */
+MMAPIO_INTERNAL void mmapio__ring_route(struct mmapio_ring *ring, struct mmapio__op *op,
+					struct op_list *engine, struct op_list *local,
+					struct op_list *held);
+
+/*
+ * Completes the operations of list (the local list of mmapio__ring_route)
+ * in the ring: those of a doomed group with -ECANCELED, local flushes with
+ * the result they carry.  Signals the event when any completed.
+ */
+MMAPIO_INTERNAL void mmapio__ring_complete_local(struct mmapio_ring *ring, struct op_list *list);
+
+/*
+ * Retires the groups that have completed and releases the next ones,
+ * handing their held operations to the engine.  Called by submit, peek and
+ * wait after the engine calls they make, never from done().  An engine
+ * that refuses a released group (ring-level failure) leaves it held for
+ * the next call.
+ */
+MMAPIO_INTERNAL void mmapio__ring_advance(struct mmapio_ring *ring);
+
+/* Discards the held operations and frees the groups (ring_free). */
+MMAPIO_INTERNAL void mmapio__ring_drop_order(struct mmapio_ring *ring);
+
+/*
+ * Builds a RENAME or SYNC_DIR operation with its paths copied to the heap
+ * and made absolute.  Return 0 with *out set; -EINVAL for NULL paths,
+ * unknown rename flags or NOREPLACE with EXCHANGE; -ENOMEM.
+ */
+MMAPIO_INTERNAL int mmapio__rename_op(const char *from, const char *to, unsigned flags,
+				      struct mmapio__op **out);
+MMAPIO_INTERNAL int mmapio__sync_dir_op(const char *dir, struct mmapio__op **out);
 
 /* Appends op to list. */
 MMAPIO_INTERNAL void mmapio__op_list_push(struct op_list *list, struct mmapio__op *op);

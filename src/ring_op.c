@@ -107,7 +107,15 @@ MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op)
 	case MMAPIO_OP_DELETE:
 		free(op->u.del.path);
 		break;
+	case MMAPIO_OP_RENAME:
+		free(op->u.rename.from);
+		free(op->u.rename.to);
+		break;
+	case MMAPIO_OP_SYNC_DIR:
+		free(op->u.sync_dir.path);
+		break;
 	case MMAPIO_OP_FLUSH:
+	case MMAPIO_OP_WRITE:
 		break;
 	}
 	free(op); /* the struct mmapio__ring_op it starts */
@@ -124,6 +132,9 @@ MMAPIO_INTERNAL int mmapio__op_finish(struct mmapio__op *op)
 	if (op->kind == MMAPIO_OP_FLUSH && op->map != NULL) {
 		op->result = mmapio__flush_finish(op->map, op->result);
 		op->map = NULL;
+	} else if (op->kind == MMAPIO_OP_WRITE && op->map != NULL) {
+		mmapio__op_unpin(op->map);
+		op->map = NULL;
 	}
 	return op->result;
 }
@@ -132,6 +143,9 @@ MMAPIO_INTERNAL void mmapio__op_discard(struct mmapio__op *op)
 {
 	if (op->kind == MMAPIO_OP_FLUSH && op->map != NULL) {
 		mmapio__flush_finish(op->map, 0);
+		op->map = NULL;
+	} else if (op->kind == MMAPIO_OP_WRITE && op->map != NULL) {
+		mmapio__op_unpin(op->map);
 		op->map = NULL;
 	}
 	mmapio__op_free(op);
@@ -219,3 +233,45 @@ MMAPIO_INTERNAL int mmapio__delete_op(const char *path, bool absolute, struct mm
 	return 0;
 }
 
+
+MMAPIO_INTERNAL int mmapio__rename_op(const char *from, const char *to, unsigned flags,
+				      struct mmapio__op **out)
+{
+	const unsigned known = MMAPIO_RENAME_NOREPLACE | MMAPIO_RENAME_EXCHANGE |
+			       MMAPIO_RENAME_DURABLE;
+	struct mmapio__op *op;
+
+	if (from == NULL || to == NULL || (flags & ~known) != 0 ||
+	    ((flags & MMAPIO_RENAME_NOREPLACE) && (flags & MMAPIO_RENAME_EXCHANGE)))
+		return -EINVAL;
+	op = mmapio__op_new(MMAPIO_OP_RENAME);
+	if (op == NULL)
+		return -ENOMEM;
+	op->u.rename.from = path_copy(from, true);
+	op->u.rename.to = path_copy(to, true);
+	if (op->u.rename.from == NULL || op->u.rename.to == NULL) {
+		mmapio__op_free(op);
+		return -ENOMEM;
+	}
+	op->u.rename.flags = flags;
+	*out = op;
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__sync_dir_op(const char *dir, struct mmapio__op **out)
+{
+	struct mmapio__op *op;
+
+	if (dir == NULL)
+		return -EINVAL;
+	op = mmapio__op_new(MMAPIO_OP_SYNC_DIR);
+	if (op == NULL)
+		return -ENOMEM;
+	op->u.sync_dir.path = path_copy(dir, true);
+	if (op->u.sync_dir.path == NULL) {
+		mmapio__op_free(op);
+		return -ENOMEM;
+	}
+	*out = op;
+	return 0;
+}

@@ -15,12 +15,17 @@
 /* Preparing                                                                */
 /* ------------------------------------------------------------------------ */
 
-/* Appends a prepared operation to ring and counts it. */
-static void ring_add(struct mmapio_ring *ring, struct mmapio__op *op, void *user_data)
+/*
+ * Appends a prepared operation to ring (mmapio__ring_add).  Returns 0, or
+ * -ENOMEM with op released as if it had never been built.
+ */
+static int ring_add(struct mmapio_ring *ring, struct mmapio__op *op, void *user_data)
 {
-	op->user_data = user_data;
-	mmapio__op_list_push(&ring->prepared, op);
-	ring->n_prepared++;
+	int r = mmapio__ring_add(ring, op, user_data);
+
+	if (r < 0)
+		mmapio__op_discard(op);
+	return r;
 }
 
 MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, uint64_t size,
@@ -54,8 +59,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
 	op->u.create.size = size;
 	op->u.create.perm = mmapio__options_perm(opts);
 	op->u.create.flags = opts != NULL ? opts->flags & create_flags : 0;
-	ring_add(ring, op, user_data);
-	return 0;
+	return ring_add(ring, op, user_data);
 }
 
 MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, const char *dst,
@@ -69,8 +73,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, cons
 	r = mmapio__copy_op(src, dst, flags, true, &op);
 	if (r < 0)
 		return r;
-	ring_add(ring, op, user_data);
-	return 0;
+	return ring_add(ring, op, user_data);
 }
 
 MMAPIO_EXPORT int mmapio_ring_prep_delete(mmapio_ring *ring, const char *path, void *user_data)
@@ -83,8 +86,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_delete(mmapio_ring *ring, const char *path, v
 	r = mmapio__delete_op(path, true, &op);
 	if (r < 0)
 		return r;
-	ring_add(ring, op, user_data);
-	return 0;
+	return ring_add(ring, op, user_data);
 }
 
 MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uint64_t off,
@@ -98,8 +100,7 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uin
 	r = mmapio__flush_op(map, off, len, &op);
 	if (r < 0)
 		return r;
-	ring_add(ring, op, user_data);
-	return 0;
+	return ring_add(ring, op, user_data);
 }
 
 /*
@@ -140,6 +141,51 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *m
 		r = mmapio__flush_op(map, lo, hi - lo, &op);
 	if (r < 0)
 		return r;
-	ring_add(ring, op, user_data);
-	return 0;
+	return ring_add(ring, op, user_data);
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_write(mmapio_ring *ring, mmapio_map *map, uint64_t off,
+					 const void *src, size_t len, void *user_data)
+{
+	struct mmapio__op *op;
+	int r;
+
+	if (ring == NULL || map == NULL || (src == NULL && len > 0))
+		return -EINVAL;
+	op = mmapio__op_new(MMAPIO_OP_WRITE);
+	if (op == NULL)
+		return -ENOMEM;
+	r = mmapio__write_prepare(map, off, len, src, op);
+	if (r < 0) {
+		mmapio__op_free(op);
+		return r;
+	}
+	return ring_add(ring, op, user_data);
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_rename(mmapio_ring *ring, const char *from, const char *to,
+					  unsigned flags, void *user_data)
+{
+	struct mmapio__op *op;
+	int r;
+
+	if (ring == NULL)
+		return -EINVAL;
+	r = mmapio__rename_op(from, to, flags, &op);
+	if (r < 0)
+		return r;
+	return ring_add(ring, op, user_data);
+}
+
+MMAPIO_EXPORT int mmapio_ring_prep_sync_dir(mmapio_ring *ring, const char *dir, void *user_data)
+{
+	struct mmapio__op *op;
+	int r;
+
+	if (ring == NULL)
+		return -EINVAL;
+	r = mmapio__sync_dir_op(dir, &op);
+	if (r < 0)
+		return r;
+	return ring_add(ring, op, user_data);
 }

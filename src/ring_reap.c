@@ -37,7 +37,7 @@ static void take_back(struct mmapio_ring *ring, struct mmapio__op *chain)
 
 MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 {
-	struct op_list backend = { 0 }, local = { 0 };
+	struct op_list backend = { 0 }, local = { 0 }, held = { 0 };
 	struct mmapio__op *op;
 	unsigned n;
 	int r;
@@ -49,16 +49,25 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 	 * Nothing prepared: the engine still gets its turn, so that an event
 	 * loop that only peeks and submits moves work the engine holds back
 	 * (io_uring copies beyond a queue depth's worth, whose opening blocks
-	 * and so runs only here).
+	 * and so runs only here), and so do groups held by a barrier.
 	 */
-	if (n == 0)
-		return ring->engine->submit(ring->state, NULL);
+	if (n == 0) {
+		r = ring->engine->submit(ring->state, NULL);
+		mmapio__ring_advance(ring);
+		return r;
+	}
 	if (n > INT_MAX)
 		return -EOVERFLOW;
 
-	/* Flushes with nothing to sync never reach the backend. */
+	/*
+	 * Groups whose predecessors completed are released first, so that
+	 * their new operations go straight on.  Flushes with nothing to sync
+	 * and operations of a doomed group never reach the backend; those of
+	 * a group still held by a barrier wait in ring->held.
+	 */
+	mmapio__ring_advance(ring);
 	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
-		mmapio__op_list_push(mmapio__op_is_local(op) ? &local : &backend, op);
+		mmapio__ring_route(ring, op, &backend, &local, &held);
 
 	if (backend.head != NULL) {
 		/* Given first: the engine may hand them back inside submit. */
@@ -69,18 +78,18 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 			/* Nothing was taken: everything stays prepared. */
 			take_back(ring, backend.head);
 			ring->prepared = backend;
+			while ((op = mmapio__op_list_pop(&held)) != NULL)
+				mmapio__op_list_push(&ring->prepared, op);
 			while ((op = mmapio__op_list_pop(&local)) != NULL)
 				mmapio__op_list_push(&ring->prepared, op);
 			return r;
 		}
 	}
 	ring->inflight += n;
-	if (local.head != NULL) {
-		while ((op = mmapio__op_list_pop(&local)) != NULL)
-			mmapio__op_list_push(&ring->ready, op);
-		if (ring->ev.fd >= 0)
-			mmapio__plat_event_signal(&ring->ev);
-	}
+	while ((op = mmapio__op_list_pop(&held)) != NULL)
+		mmapio__op_list_push(&ring->held, op);
+	mmapio__ring_complete_local(ring, &local);
+	mmapio__ring_advance(ring);
 	return (int)n;
 }
 
@@ -131,8 +140,10 @@ MMAPIO_EXPORT int mmapio_ring_peek(mmapio_ring *ring, struct mmapio_completion *
 		return -EINVAL;
 	if (ring->ev.fd >= 0)
 		mmapio__plat_event_drain(&ring->ev);
+	mmapio__ring_advance(ring);
 	if (ring->engine->owned(ring->state) > 0)
 		r = ring->engine->reap(ring->state, 0, 0);
+	mmapio__ring_advance(ring);
 	/*
 	 * A ring-level failure is reported when there is nothing else to
 	 * report, so that an event loop learns of it instead of polling a
@@ -179,14 +190,23 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
 		mmapio__plat_event_drain(&ring->ev);
 
 	for (;;) {
-		unsigned need = ring->ready.n < min ? min - ring->ready.n : 0;
+		unsigned need = 0, owned;
 		int r;
 
-		if (ring->engine->owned(ring->state) == 0)
+		/* Groups held by a barrier whose predecessors are done go on. */
+		mmapio__ring_advance(ring);
+		owned = ring->engine->owned(ring->state);
+		if (owned == 0)
 			break;
+		if (ring->ready.n < min)
+			need = min - ring->ready.n;
+		/* Held operations are not the engine's to hand back yet. */
+		if (need > owned)
+			need = owned;
 		r = wait_goes_on(ring, ring->engine->reap(ring->state, need, left));
 		if (r < 0)
 			return r;
+		mmapio__ring_advance(ring);
 		if (r == 0 || ring->ready.n >= min || timeout_ms == 0)
 			break;
 		if (timeout_ms > 0) {

@@ -455,3 +455,78 @@ Test(ring_script, an_operation_handed_back_twice_completes_once)
 	cr_assert_eq(mmapio_ring_inflight(ring), 1);
 	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
 }
+
+/*
+ * A barrier holds the group after it in the ring, not in the engine: the
+ * engine sees it only once the group before it has been handed back, and a
+ * wait for both completions goes on across the groups by itself.  A cancel
+ * of the operation the engine holds is -EALREADY; of the held one, 1.
+ */
+Test(ring_script, barrier_holds_the_next_group_in_the_ring_until_the_first_completes)
+{
+	mmapio_ring *ring = se_ring_open();
+	struct mmapio_completion c[4];
+
+	se_plan(UD(0), 2, -EIO);
+	se_plan(UD(1), 0, 0);
+	se_plan(UD(2), 0, 0);
+	prep_del(ring, 0);
+	TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+	prep_del(ring, 1);
+	prep_del(ring, 2);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 3);
+	cr_assert_eq(mmapio_ring_inflight(ring), 3);
+	TH_ASSERT_RC(mmapio_ring_peek(ring, c, 4), 0);
+	cr_assert_eq(se_script.handed_back, 0, "the held group reached the engine");
+	TH_ASSERT_RC(mmapio_ring_cancel(ring, UD(0)), -EALREADY);
+	TH_ASSERT_RC(mmapio_ring_cancel(ring, UD(2)), 1);
+	TH_ASSERT_RC(mmapio_ring_cancel(ring, UD(2)), -ENOENT);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, c, 4, 3, -1), 3);
+	/* The cancel's completion first, then the failed delete, then the doomed one. */
+	cr_assert_eq(c[0].user_data, UD(2));
+	TH_ASSERT_RC(c[0].result, -ECANCELED);
+	cr_assert_eq(c[1].user_data, UD(0));
+	TH_ASSERT_RC(c[1].result, -EIO);
+	cr_assert_eq(c[2].user_data, UD(1));
+	TH_ASSERT_RC(c[2].result, -ECANCELED);
+	cr_assert_eq(se_script.handed_back, 1, "a doomed operation reached the engine");
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+}
+
+/* Three groups that succeed run one after the other in one submit and one wait. */
+Test(ring_script, wait_for_all_returns_when_three_groups_are_done)
+{
+	mmapio_ring *ring = se_ring_open();
+	struct mmapio_completion c[3];
+
+	for (unsigned i = 0; i < 3; i++) {
+		se_plan(UD(i), 1, 0);
+		prep_del(ring, i);
+		TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+	}
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 3);
+	TH_ASSERT_RC(mmapio_ring_wait(ring, c, 3, 3, -1), 3);
+	for (unsigned i = 0; i < 3; i++) {
+		cr_assert_eq(c[i].user_data, UD(i));
+		TH_ASSERT_RC(c[i].result, 0);
+	}
+	cr_assert_eq(se_script.handed_back, 3);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+}
+
+/* Closing with a group held: the engine's operations come back, the held ones are dropped. */
+Test(ring_script, close_with_a_held_group_frees_the_maps_it_pinned)
+{
+	mmapio_ring *ring = se_ring_open();
+	mmapio_map *map = open_map("m", 1u << 16);
+
+	se_plan(UD(0), SE_AT_CLOSE, 0);
+	prep_del(ring, 0);
+	TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_write(ring, map, 0, "abc", 3, UD(1)), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 2);
+	TH_ASSERT_RC(mmapio_close(map), -EBUSY);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+	cr_assert_eq(se_script.handed_back, 1);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+}

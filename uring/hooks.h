@@ -29,6 +29,9 @@
  *   copy     READ WRITE FSYNC DOPEN DFSYNC DCLOSE UNLINK
  *   delete   UNLINK
  *   flush    FSYNC (one per part of at most 2 GiB)
+ *   write    WRITE (one per short write)
+ *   rename   RENAME DOPEN DFSYNC DCLOSE (the directory steps when durable)
+ *   sync_dir DOPEN DFSYNC DCLOSE
  *
  * STAT is the statx of an existing file that a create reopened; TRUNC the
  * ftruncate of a sparse create, or of one whose filesystem refused
@@ -49,11 +52,12 @@ enum mmapio__ur_step {
 	MMAPIO__UR_READ,
 	MMAPIO__UR_WRITE,
 	MMAPIO__UR_GATE,   /* the engine's own: the gate read below */
+	MMAPIO__UR_RENAME,
 	MMAPIO__UR_NSTEPS
 };
 
-/* The result knobs are indexed by enum mmapio_op, 1 to 4. */
-#define MMAPIO__UR_NKINDS 5
+/* The result knobs are indexed by enum mmapio_op, 1 to 7. */
+#define MMAPIO__UR_NKINDS 8
 
 struct mmapio__ur_hooks {
 	/*

@@ -152,9 +152,12 @@ static const struct ur_kind *const ur_kinds[UR_NKINDS] = {
 	[MMAPIO_OP_COPY] = &mmapio__ur_kind_copy,
 	[MMAPIO_OP_DELETE] = &mmapio__ur_kind_delete,
 	[MMAPIO_OP_FLUSH] = &mmapio__ur_kind_flush,
+	[MMAPIO_OP_WRITE] = &mmapio__ur_kind_write,
+	[MMAPIO_OP_RENAME] = &mmapio__ur_kind_rename,
+	[MMAPIO_OP_SYNC_DIR] = &mmapio__ur_kind_sync_dir,
 };
 
-_Static_assert(MMAPIO_OP_FLUSH == UR_NKINDS - 1, "a table entry for every enum mmapio_op");
+_Static_assert(MMAPIO_OP_SYNC_DIR == UR_NKINDS - 1, "a table entry for every enum mmapio_op");
 
 /* ------------------------------------------------------------------------ */
 /* The contract                                                             */

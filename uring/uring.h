@@ -13,9 +13,12 @@
  *   create.c   \
  *   copy.c      | one file per operation kind, each a state machine behind
  *   delete.c    | one struct ur_kind; they call dir.c and task.c
- *   flush.c    /
- *   dir.c      the directory fsync stage that durable creates and copies
- *              share
+ *   flush.c     |
+ *   write.c     |  (IORING_OP_WRITE, short writes continued)
+ *   rename.c    |  (IORING_OP_RENAMEAT, then dir.c's stage when durable)
+ *   sync_dir.c /   (dir.c's stage alone)
+ *   dir.c      the directory fsync stage that durable creates, copies,
+ *              renames and directory syncs share
  *   window.c   the rolling window and its backlog, resuming parked tasks,
  *              CQE dispatch, hand-back, a broken ring, the contract's
  *              submit and reap; it reaches the kinds only through e->kinds,
@@ -111,6 +114,7 @@ enum {
 	UR_READ = MMAPIO__UR_READ,
 	UR_WRITE = MMAPIO__UR_WRITE,
 	UR_GATE = MMAPIO__UR_GATE,
+	UR_RENAME = MMAPIO__UR_RENAME,
 	UR_NSTEPS = MMAPIO__UR_NSTEPS
 };
 
@@ -467,6 +471,9 @@ extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_create;
 extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_copy;
 extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_delete;
 extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_flush;
+extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_write;
+extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_rename;
+extern MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_sync_dir;
 
 /* Picks buffers per copy and their size for this machine (copy.c). */
 MMAPIO_INTERNAL void mmapio__ur_copy_tune(struct ur_engine *e);

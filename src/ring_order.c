@@ -1,0 +1,247 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * Ordering on the public ring: barriers split the prepared operations into
+ * groups (struct mmapio__ring_group), and a group's operations go to the
+ * engine only once every operation of the groups before it has completed;
+ * after a failed group the next one completes with -ECANCELED without
+ * running.  Also mmapio_ring_cancel, which takes operations back before an
+ * engine has seen them.
+ *
+ * Held groups are kept in the ring, not expressed with io_uring links or
+ * drains: that works the same on every engine, and a link chain could
+ * only order operations of one submit.  The ring has no thread, so a held
+ * group starts at the caller's next submit, peek or wait after its
+ * predecessor completed (mmapio__ring_advance); never from the engine's
+ * done() callback, which would re-enter the engine.
+ *
+ * Uses ring_op.c; ring.c, ring_prep.c and ring_reap.c use this file.
+ */
+#include <errno.h>
+#include <stdlib.h>
+
+#include "internal.h"
+#include "ring.h"
+
+/* The ring's bookkeeping around op (see struct mmapio__ring_op). */
+static struct mmapio__ring_op *ring_op(struct mmapio__op *op)
+{
+	return (struct mmapio__ring_op *)(void *)op;
+}
+
+/* True when op completed in a way that fails its group. */
+static bool op_failed(const struct mmapio__op *op)
+{
+	const struct mmapio_map *map = op->map;
+
+	if (op->result < 0)
+		return true;
+	/* A flush reports the map's sticky write-back error (mmapio__op_finish). */
+	return op->kind == MMAPIO_OP_FLUSH && map != NULL &&
+	       __atomic_load_n(&map->flush_error, __ATOMIC_ACQUIRE) != 0;
+}
+
+MMAPIO_INTERNAL int mmapio__ring_add(struct mmapio_ring *ring, struct mmapio__op *op,
+				     void *user_data)
+{
+	struct mmapio__ring_group *g = ring->groups_tail;
+
+	if (g == NULL || ring->barrier) {
+		g = calloc(1, sizeof(*g));
+		if (g == NULL)
+			return -ENOMEM;
+		if (ring->groups == NULL) {
+			/* Nothing before it is still running: released at once. */
+			g->released = true;
+			g->doomed = g->failed = ring->prev_failed;
+			ring->groups = g;
+		} else {
+			ring->groups_tail->next = g;
+		}
+		ring->groups_tail = g;
+		ring->barrier = false;
+	}
+	g->left++;
+	ring_op(op)->group = g;
+	op->user_data = user_data;
+	mmapio__op_list_push(&ring->prepared, op);
+	ring->n_prepared++;
+	return 0;
+}
+
+MMAPIO_INTERNAL void mmapio__ring_complete(struct mmapio_ring *ring, struct mmapio__op *op)
+{
+	struct mmapio__ring_group *g = ring_op(op)->group;
+
+	if (g != NULL) {
+		g->left--;
+		if (op_failed(op))
+			g->failed = true;
+	}
+	mmapio__op_list_push(&ring->ready, op);
+}
+
+MMAPIO_INTERNAL void mmapio__ring_route(struct mmapio_ring *ring, struct mmapio__op *op,
+					struct op_list *engine, struct op_list *local,
+					struct op_list *held)
+{
+	const struct mmapio__ring_group *g = ring_op(op)->group;
+
+	if (g != NULL && !g->released)
+		mmapio__op_list_push(held, op);
+	else if ((g != NULL && g->doomed) || mmapio__op_is_local(op))
+		mmapio__op_list_push(local, op);
+	else
+		mmapio__op_list_push(engine, op);
+}
+
+MMAPIO_INTERNAL void mmapio__ring_complete_local(struct mmapio_ring *ring, struct op_list *list)
+{
+	struct mmapio__op *op;
+	bool any = false;
+
+	while ((op = mmapio__op_list_pop(list)) != NULL) {
+		const struct mmapio__ring_group *g = ring_op(op)->group;
+
+		if (g != NULL && g->doomed)
+			op->result = -ECANCELED;
+		mmapio__ring_complete(ring, op);
+		any = true;
+	}
+	if (any && ring->ev.fd >= 0)
+		mmapio__plat_event_signal(&ring->ev);
+}
+
+/* Puts list in front of ring->held again. */
+static void unhold_failed(struct mmapio_ring *ring, struct op_list *list)
+{
+	struct mmapio__op *op;
+
+	while ((op = mmapio__op_list_pop(&ring->held)) != NULL)
+		mmapio__op_list_push(list, op);
+	ring->held = *list;
+}
+
+/*
+ * Releases g, the head group: its held operations (the first ones of
+ * ring->held, which is in group order) go to the engine, or complete here
+ * when g is doomed.  Returns 0, or the engine's -errno with g left held.
+ */
+static int release(struct mmapio_ring *ring, struct mmapio__ring_group *g)
+{
+	struct op_list engine = { 0 }, local = { 0 };
+	struct mmapio__op *op;
+	int r;
+
+	g->released = true;
+	g->doomed = ring->prev_failed;
+	if (g->doomed)
+		g->failed = true;
+	while (ring->held.head != NULL && ring_op(ring->held.head)->group == g) {
+		op = mmapio__op_list_pop(&ring->held);
+		mmapio__ring_route(ring, op, &engine, &local, &ring->held);
+	}
+	if (engine.head != NULL) {
+		for (op = engine.head; op != NULL; op = op->next)
+			mmapio__ring_give(ring, op);
+		r = ring->engine->submit(ring->state, engine.head);
+		if (r < 0) {
+			for (op = engine.head; op != NULL; op = op->next)
+				mmapio__ring_take(ring, op);
+			/* Local ones complete anyway; the rest waits for the next call. */
+			g->released = false;
+			unhold_failed(ring, &engine);
+			mmapio__ring_complete_local(ring, &local);
+			return r;
+		}
+	}
+	mmapio__ring_complete_local(ring, &local);
+	return 0;
+}
+
+MMAPIO_INTERNAL void mmapio__ring_advance(struct mmapio_ring *ring)
+{
+	struct mmapio__ring_group *g;
+
+	while ((g = ring->groups) != NULL) {
+		if (!g->released && release(ring, g) < 0)
+			return;
+		/* The tail stays while prep calls may still add to it. */
+		if (g->left > 0 || (g->next == NULL && !ring->barrier))
+			return;
+		ring->prev_failed = g->failed;
+		ring->groups = g->next;
+		if (ring->groups == NULL)
+			ring->groups_tail = NULL;
+		free(g);
+	}
+}
+
+MMAPIO_INTERNAL void mmapio__ring_drop_order(struct mmapio_ring *ring)
+{
+	struct mmapio__ring_group *g;
+	struct mmapio__op *op;
+
+	while ((op = mmapio__op_list_pop(&ring->held)) != NULL)
+		mmapio__op_discard(op);
+	while ((g = ring->groups) != NULL) {
+		ring->groups = g->next;
+		free(g);
+	}
+	ring->groups_tail = NULL;
+}
+
+MMAPIO_EXPORT int mmapio_ring_barrier(mmapio_ring *ring)
+{
+	if (ring == NULL)
+		return -EINVAL;
+	/* Without an operation since the last barrier, it adds nothing. */
+	if (ring->groups_tail != NULL)
+		ring->barrier = true;
+	return 0;
+}
+
+/*
+ * Moves every operation of list with user_data to the completions with
+ * -ECANCELED.  Returns how many.
+ */
+static int cancel_from(struct mmapio_ring *ring, struct op_list *list, void *user_data)
+{
+	struct op_list keep = { 0 };
+	struct mmapio__op *op;
+	int n = 0;
+
+	while ((op = mmapio__op_list_pop(list)) != NULL) {
+		if (op->user_data != user_data) {
+			mmapio__op_list_push(&keep, op);
+			continue;
+		}
+		op->result = -ECANCELED;
+		mmapio__ring_complete(ring, op);
+		n++;
+	}
+	*list = keep;
+	return n;
+}
+
+MMAPIO_EXPORT int mmapio_ring_cancel(mmapio_ring *ring, void *user_data)
+{
+	const struct mmapio__ring_op *rop;
+	int prepared, held;
+
+	if (ring == NULL)
+		return -EINVAL;
+	prepared = cancel_from(ring, &ring->prepared, user_data);
+	/* Cancelled before submit: they count as submitted from now on. */
+	ring->inflight += (unsigned)prepared;
+	held = cancel_from(ring, &ring->held, user_data);
+	if (prepared + held > 0) {
+		if (ring->ev.fd >= 0)
+			mmapio__plat_event_signal(&ring->ev);
+		return prepared + held;
+	}
+	for (rop = ring->given; rop != NULL; rop = rop->next) {
+		if (rop->op.user_data == user_data)
+			return -EALREADY;
+	}
+	return -ENOENT;
+}
