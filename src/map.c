@@ -404,12 +404,12 @@ out:
 MMAPIO_INTERNAL int mmapio__write_prepare(mmapio_map *map, uint64_t off, size_t len,
 					  const void *src, struct mmapio__op *op)
 {
-	bool locked;
+	struct mmapio__hold hold;
 	int rc;
 
 	if (map->mode != MMAPIO_READ_WRITE)
 		return -EACCES;
-	rc = mmapio__read_lock(map, &locked);
+	rc = mmapio__map_enter(map, &hold);
 	if (rc < 0)
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
@@ -420,11 +420,10 @@ MMAPIO_INTERNAL int mmapio__write_prepare(mmapio_map *map, uint64_t off, size_t 
 		op->u.write.off = off;
 		op->u.write.len = len;
 		op->map = map;
-		/* Counted under the read lock, as a flush: resize sees it. */
+		/* Counted under the read hold, as a flush: resize sees it. */
 		__atomic_add_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);
 	}
-	if (locked)
-		mmapio__plat_rwlock_unlock(&map->lock);
+	mmapio__map_leave(map, &hold);
 	return rc;
 }
 
