@@ -42,7 +42,10 @@
 extern "C" {
 #endif
 
-#if defined(MMAPIO_BUILDING) && defined(__GNUC__)
+#if defined(MMAPIO_BUILDING) && defined(_WIN32)
+/* A DLL exports exactly what is marked; callers need no dllimport. */
+#define MMAPIO_EXPORT __declspec(dllexport)
+#elif defined(MMAPIO_BUILDING) && defined(__GNUC__)
 #define MMAPIO_EXPORT __attribute__((visibility("default")))
 #else
 #define MMAPIO_EXPORT

@@ -1,0 +1,608 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The platform's mappings on Windows: a file section (CreateFileMappingW)
+ * and one view of it (MapViewOfFileEx), grown, shrunk and moved as the file
+ * changes length, plus syncing, advice, page locking and residency.
+ *
+ * What Windows imposes, and how this file answers it:
+ *
+ *  - A section keeps the length the file had when it was made, and a view
+ *    cannot be extended.  Every change of length therefore makes a new
+ *    section and a new view (mapping the same file's pages: views of one
+ *    file are coherent through the cache manager).
+ *  - A mapped file cannot be truncated (ERROR_USER_MAPPED_FILE) until every
+ *    view and section of it is closed.  mmapio__w32_set_length closes the
+ *    map's own view and section around the change and maps them again,
+ *    at the same address where it can; another map of the same file in the
+ *    way makes it -EBUSY.  mmapio__plat_map_shrink maps the shorter view
+ *    at once, so that no page past the new end stays mapped in between.
+ *  - An empty file has no section (ERROR_FILE_INVALID): a map of an empty
+ *    file maps nothing and its base is NULL (or its reservation's start).
+ *  - Reservations need placeholders (VirtualAlloc2 with
+ *    MEM_RESERVE_PLACEHOLDER, MapViewOfFile3 with MEM_REPLACE_PLACEHOLDER,
+ *    Windows 10 1803 and later).  They are looked up at run time in
+ *    kernelbase.dll and tried once on a scratch section; where they are
+ *    missing or refused (wine 8 answers ERROR_INVALID_PARAMETER), or a
+ *    file view does not fit its placeholder, a map simply has no
+ *    reservation: growth maps the file afresh and the base may move, which
+ *    mmapio_base documents for maps without one.  With placeholders, growth
+ *    and shrinking inside the reservation unmap the view back into its
+ *    placeholder and map the new length at the same base (under the map's
+ *    write lock, so no access of the library sees the moment between).
+ *
+ * Windows lends the registry below nothing but an fd: the core hands
+ * mmapio__plat_set_size a descriptor, so the mapping of that descriptor is
+ * found there to be closed around the change.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "platform.h"
+#include "win32_guard.h"
+#include "win32_plat.h"
+#include "win32_sys.h"
+
+#ifndef MEM_RESERVE_PLACEHOLDER
+#define MEM_RESERVE_PLACEHOLDER 0x00040000
+#endif
+#ifndef MEM_REPLACE_PLACEHOLDER
+#define MEM_REPLACE_PLACEHOLDER 0x00004000
+#endif
+#ifndef MEM_PRESERVE_PLACEHOLDER
+#define MEM_PRESERVE_PLACEHOLDER 0x00000002
+#endif
+#ifndef MEM_COALESCE_PLACEHOLDERS
+#define MEM_COALESCE_PLACEHOLDERS 0x00000001
+#endif
+
+/* The platform's own part of a mapping (struct mmapio__mapping.plat). */
+struct w32_map {
+	struct w32_map *next, *prev;   /* the registry */
+	struct mmapio__mapping *m;
+	HANDLE section;                /* NULL while no view is mapped */
+	void *view;                    /* the view (== m->base), NULL while none */
+	bool placeholder;              /* the reservation is made of placeholders */
+};
+
+/* ------------------------------------------------------------------------ */
+/* Placeholders, found at run time                                          */
+/* ------------------------------------------------------------------------ */
+
+typedef PVOID(WINAPI *virtual_alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, void *, ULONG);
+typedef PVOID(WINAPI *map_view3_fn)(HANDLE, HANDLE, PVOID, ULONG64, SIZE_T, ULONG, ULONG,
+				     void *, ULONG);
+typedef BOOL(WINAPI *unmap_view2_fn)(HANDLE, PVOID, ULONG);
+typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, WIN32_MEMORY_RANGE_ENTRY *, ULONG);
+
+static struct {
+	virtual_alloc2_fn alloc2;
+	map_view3_fn map3;
+	unmap_view2_fn unmap2;
+	prefetch_fn prefetch;          /* Windows 8 and later */
+	bool placeholders;             /* the three above work here */
+} api;
+
+static INIT_ONCE api_once = INIT_ONCE_STATIC_INIT;
+
+/* Returns the function name of kernelbase.dll (or kernel32.dll), or NULL. */
+static void (*find_function(const char *name))(void)
+{
+	const wchar_t *dlls[] = { L"kernelbase.dll", L"kernel32.dll" };
+	size_t i;
+
+	for (i = 0; i < 2; i++) {
+		HMODULE h = GetModuleHandleW(dlls[i]);
+		FARPROC p = h ? GetProcAddress(h, name) : NULL;
+
+		if (p != NULL)
+			return (void (*)(void))p;
+	}
+	return NULL;
+}
+
+/*
+ * Tries what a reservation does, on a section of the paging file: reserve
+ * two allocation units as a placeholder, split off one page, map a page
+ * of the section into it, write through it, and give it all back.
+ * Returns true when every step worked.
+ */
+static bool placeholders_work(void)
+{
+	HANDLE self = GetCurrentProcess(), s;
+	size_t page = mmapio__plat_page_size(), unit = 65536;
+	unsigned char *p, *v = NULL;
+	bool ok = false;
+
+	p = api.alloc2(self, NULL, 2 * unit, MEM_RESERVE | MEM_RESERVE_PLACEHOLDER,
+		       PAGE_NOACCESS, NULL, 0);
+	if (p == NULL)
+		return false;
+	s = CreateFileMappingW(INVALID_HANDLE_VALUE, NULL, PAGE_READWRITE, 0, (DWORD)page, NULL);
+	if (s != NULL && VirtualFree(p, page, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER)) {
+		v = api.map3(s, self, p, 0, page, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
+		if (v == p) {
+			v[0] = 1;
+			ok = api.unmap2(self, p, MEM_PRESERVE_PLACEHOLDER) &&
+			     VirtualFree(p, 2 * unit, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+		} else if (v != NULL) {
+			UnmapViewOfFile(v);
+		}
+	}
+	if (s != NULL)
+		CloseHandle(s);
+	VirtualFree(p, 0, MEM_RELEASE);
+	return ok;
+}
+
+static BOOL CALLBACK find_api(PINIT_ONCE once, PVOID param, PVOID *ctx)
+{
+	(void)once;
+	(void)param;
+	(void)ctx;
+	api.alloc2 = (virtual_alloc2_fn)find_function("VirtualAlloc2");
+	api.map3 = (map_view3_fn)find_function("MapViewOfFile3");
+	api.unmap2 = (unmap_view2_fn)find_function("UnmapViewOfFile2");
+	api.prefetch = (prefetch_fn)find_function("PrefetchVirtualMemory");
+	api.placeholders = api.alloc2 && api.map3 && api.unmap2 && placeholders_work();
+	return TRUE;
+}
+
+static void load_api(void)
+{
+	InitOnceExecuteOnce(&api_once, find_api, NULL, NULL);
+}
+
+/* ------------------------------------------------------------------------ */
+/* The registry: mappings by descriptor                                     */
+/* ------------------------------------------------------------------------ */
+
+static SRWLOCK registry_lock = SRWLOCK_INIT;
+static struct w32_map *registry;
+
+static void registry_add(struct w32_map *wm)
+{
+	AcquireSRWLockExclusive(&registry_lock);
+	wm->prev = NULL;
+	wm->next = registry;
+	if (registry != NULL)
+		registry->prev = wm;
+	registry = wm;
+	ReleaseSRWLockExclusive(&registry_lock);
+}
+
+static void registry_remove(struct w32_map *wm)
+{
+	AcquireSRWLockExclusive(&registry_lock);
+	if (wm->prev != NULL)
+		wm->prev->next = wm->next;
+	else
+		registry = wm->next;
+	if (wm->next != NULL)
+		wm->next->prev = wm->prev;
+	ReleaseSRWLockExclusive(&registry_lock);
+}
+
+/*
+ * Returns the mapping of fd, or NULL.  The mapping stays valid after the
+ * lock is dropped: only mmapio__plat_unmap removes it, and the core never
+ * unmaps a map while it changes the map's file length.
+ */
+static struct w32_map *registry_find(int fd)
+{
+	struct w32_map *wm;
+
+	AcquireSRWLockShared(&registry_lock);
+	for (wm = registry; wm != NULL && wm->m->fd != fd; wm = wm->next)
+		;
+	ReleaseSRWLockShared(&registry_lock);
+	return wm;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Views                                                                    */
+/* ------------------------------------------------------------------------ */
+
+static DWORD section_protect(const struct mmapio__mapping *m)
+{
+	switch (m->mode) {
+	case MMAPIO_READ_WRITE:
+		return PAGE_READWRITE;
+	case MMAPIO_COPY_ON_WRITE:
+		return PAGE_WRITECOPY;
+	default:
+		return PAGE_READONLY;
+	}
+}
+
+static DWORD view_access(const struct mmapio__mapping *m)
+{
+	switch (m->mode) {
+	case MMAPIO_READ_WRITE:
+		return FILE_MAP_WRITE;
+	case MMAPIO_COPY_ON_WRITE:
+		return FILE_MAP_COPY;
+	default:
+		return FILE_MAP_READ;
+	}
+}
+
+/* Faults the pages of a new view in, for MMAPIO__MAP_POPULATE. */
+static void prefetch(void *addr, size_t len)
+{
+	WIN32_MEMORY_RANGE_ENTRY r = { addr, len };
+
+	if (api.prefetch != NULL && len > 0)
+		api.prefetch(GetCurrentProcess(), 1, &r, 0);
+}
+
+/*
+ * Maps the file's first len bytes (len > 0) as a new section and view:
+ * into the placeholder at `at` for a placeholder reservation (the view must
+ * fill it exactly), else at `at` when that address is free, else anywhere
+ * (at == NULL: anywhere).  A file shorter than len is mapped to its end.
+ * Returns 0 with wm->section and wm->view set, -EINVAL when the file is
+ * empty, or -errno with nothing new mapped.
+ */
+static int attach(struct w32_map *wm, size_t len, void *at)
+{
+	struct mmapio__mapping *m = wm->m;
+	HANDLE h = mmapio__w32_handle(m->fd), s;
+	struct mmapio__file_info fi;
+	void *v = NULL;
+	int r;
+
+	if (h == NULL)
+		return -EBADF;
+	r = mmapio__plat_file_info(m->fd, &fi);
+	if (r < 0)
+		return r;
+	if (fi.size == 0)
+		return -EINVAL; /* ERROR_FILE_INVALID: nothing to map */
+	r = mmapio__w32.create_section(h, section_protect(m), &s);
+	if (r < 0)
+		return r;
+	if (wm->placeholder) {
+		/*
+		 * The view must fill its placeholder, whose length is whole
+		 * pages; should Windows refuse a view longer than a file that
+		 * ends inside its last page, the file's exact length is tried.
+		 */
+		v = api.map3(s, GetCurrentProcess(), at, 0, len, MEM_REPLACE_PLACEHOLDER,
+			     section_protect(m), NULL, 0);
+		if (v == NULL && fi.size < len)
+			v = api.map3(s, GetCurrentProcess(), at, 0, (size_t)fi.size,
+				     MEM_REPLACE_PLACEHOLDER, section_protect(m), NULL, 0);
+		r = v != NULL ? 0 : mmapio__w32_last_error();
+	} else {
+		size_t n = fi.size < len ? 0 : len; /* 0: the whole (shorter) file */
+
+		r = -ENOMEM;
+		if (at != NULL)
+			r = mmapio__w32.map_view(s, view_access(m), n, at, &v);
+		if (r < 0)
+			r = mmapio__w32.map_view(s, view_access(m), n, NULL, &v);
+	}
+	if (r < 0) {
+		mmapio__w32.close_handle(s);
+		return r;
+	}
+	if (m->flags & MMAPIO__MAP_POPULATE)
+		prefetch(v, len);
+	wm->section = s;
+	wm->view = v;
+	return 0;
+}
+
+/*
+ * Unmaps the view (back into its placeholder where it came from one) and
+ * closes the section.  Nothing to do when none is mapped.
+ */
+static void detach(struct w32_map *wm)
+{
+	if (wm->view != NULL) {
+		if (wm->placeholder)
+			api.unmap2(GetCurrentProcess(), wm->view, MEM_PRESERVE_PLACEHOLDER);
+		else
+			mmapio__w32.unmap_view(wm->view);
+	}
+	if (wm->section != NULL)
+		mmapio__w32.close_handle(wm->section);
+	wm->view = NULL;
+	wm->section = NULL;
+}
+
+/*
+ * Reshapes an unmapped placeholder reservation so that its first len bytes
+ * are one placeholder (len 0: none) and the rest another.  Returns 0 or
+ * -errno.
+ */
+static int shape_placeholders(struct mmapio__mapping *m, size_t len)
+{
+	if (!VirtualFree(m->base, m->reservation, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS)) {
+		/* Already one placeholder: nothing was split off. */
+		if (GetLastError() != ERROR_INVALID_PARAMETER)
+			return mmapio__w32_last_error();
+	}
+	if (len > 0 && len < m->reservation &&
+	    !VirtualFree(m->base, len, MEM_RELEASE | MEM_PRESERVE_PLACEHOLDER))
+		return mmapio__w32_last_error();
+	return 0;
+}
+
+/* Gives a placeholder reservation back (its view already detached). */
+static void release_placeholders(struct mmapio__mapping *m)
+{
+	shape_placeholders(m, 0);
+	VirtualFree(m->base, 0, MEM_RELEASE);
+}
+
+/*
+ * Maps the file's first len bytes (> 0) for a mapping whose view is
+ * detached: at the start of its reservation, or where the old view was (or
+ * anywhere) without one.  Should placeholders not hold this file, the
+ * reservation is given up and the view goes anywhere.  Returns 0 with base
+ * set, or -errno with nothing mapped and base NULL (a reservation's start
+ * for a reservation kept).
+ */
+static int place_view(struct w32_map *wm, size_t len)
+{
+	struct mmapio__mapping *m = wm->m;
+	void *at = m->base;
+	int r;
+
+	if (wm->placeholder) {
+		r = shape_placeholders(m, len);
+		if (r == 0)
+			r = attach(wm, len, m->base);
+		if (r == 0 || r == -EINVAL)
+			return r; /* -EINVAL: an empty file, nothing to map */
+		release_placeholders(m);
+		wm->placeholder = false;
+		m->reservation = 0;
+		at = NULL;
+	}
+	r = attach(wm, len, at);
+	__atomic_store_n(&m->base, (unsigned char *)(r == 0 ? wm->view : NULL), __ATOMIC_RELEASE);
+	return r;
+}
+
+/* ------------------------------------------------------------------------ */
+/* The contract                                                             */
+/* ------------------------------------------------------------------------ */
+
+MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size_t reserve)
+{
+	struct w32_map *wm = calloc(1, sizeof(*wm));
+	void *p = NULL;
+	int r = 0;
+
+	m->base = NULL;
+	m->mapped = 0;
+	m->reservation = 0;
+	if (wm == NULL)
+		return -ENOMEM;
+	wm->m = m;
+	load_api();
+	if (reserve > len && api.placeholders)
+		p = api.alloc2(GetCurrentProcess(), NULL, reserve,
+			       MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+	if (p != NULL) {
+		m->base = p;
+		m->reservation = reserve;
+		wm->placeholder = true;
+	}
+	if (len > 0)
+		r = place_view(wm, len);
+	if (r < 0) {
+		if (wm->placeholder)
+			release_placeholders(m);
+		m->base = NULL;
+		m->reservation = 0;
+		free(wm);
+		return r;
+	}
+	m->mapped = len;
+	m->plat = (uintptr_t)wm;
+	registry_add(wm);
+	return 0;
+}
+
+/*
+ * Maps new_mapped bytes afresh at a new address, then drops the old view
+ * and any reservation.  Returns 0 with base updated, or -errno with the old
+ * mapping intact.
+ */
+static int map_moved(struct w32_map *wm, size_t new_mapped)
+{
+	struct mmapio__mapping *m = wm->m;
+	struct w32_map fresh = { .m = m };
+	int r = attach(&fresh, new_mapped, NULL);
+
+	if (r < 0)
+		return r;
+	detach(wm);
+	if (wm->placeholder)
+		release_placeholders(m);
+	wm->placeholder = false;
+	m->reservation = 0;
+	wm->section = fresh.section;
+	wm->view = fresh.view;
+	__atomic_store_n(&m->base, (unsigned char *)fresh.view, __ATOMIC_RELEASE);
+	return 0;
+}
+
+/*
+ * Replaces the view with one of new_len bytes (0: none) at the same place.
+ * Returns 0, or -errno with the old length mapped again (should even that
+ * fail, nothing is mapped and base is NULL).
+ */
+static int remap(struct w32_map *wm, size_t new_len)
+{
+	struct mmapio__mapping *m = wm->m;
+	int r = 0;
+
+	detach(wm);
+	if (new_len > 0)
+		r = place_view(wm, new_len);
+	else if (wm->placeholder)
+		shape_placeholders(m, 0);
+	else
+		__atomic_store_n(&m->base, (unsigned char *)NULL, __ATOMIC_RELEASE);
+	if (r < 0 && m->mapped > 0)
+		place_view(wm, m->mapped);
+	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_map_grow(struct mmapio__mapping *m, size_t new_mapped)
+{
+	struct w32_map *wm = (struct w32_map *)m->plat;
+	int r;
+
+	if (new_mapped <= m->mapped)
+		return 0;
+	if (wm->placeholder && new_mapped <= m->reservation)
+		r = remap(wm, new_mapped);
+	else
+		r = map_moved(wm, new_mapped);
+	if (r == 0)
+		m->mapped = new_mapped;
+	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_map_shrink(struct mmapio__mapping *m, size_t new_mapped)
+{
+	struct w32_map *wm = (struct w32_map *)m->plat;
+	int r;
+
+	if (new_mapped >= m->mapped)
+		return 0;
+	r = remap(wm, new_mapped);
+	if (r == 0)
+		m->mapped = new_mapped;
+	return r;
+}
+
+MMAPIO_INTERNAL void mmapio__plat_unmap(struct mmapio__mapping *m)
+{
+	struct w32_map *wm = (struct w32_map *)m->plat;
+
+	if (wm != NULL) {
+		registry_remove(wm);
+		detach(wm);
+		if (wm->placeholder)
+			release_placeholders(m);
+		free(wm);
+	}
+	m->plat = 0;
+	m->base = NULL;
+	m->mapped = 0;
+	m->reservation = 0;
+}
+
+MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size)
+{
+	struct w32_map *wm = registry_find(fd);
+	int r, a;
+
+	if (wm == NULL || wm->view == NULL)
+		return mmapio__w32.set_end_of_file(h, size);
+	detach(wm);
+	r = mmapio__w32.set_end_of_file(h, size);
+	/* The same length again (the caller shrank the map first if need be). */
+	a = place_view(wm, wm->m->mapped);
+	return r < 0 ? r : a;
+}
+
+/* ------------------------------------------------------------------------ */
+/* Syncing, advice, locking, residency                                      */
+/* ------------------------------------------------------------------------ */
+
+/*
+ * FlushViewOfFile starts writing the dirty pages and returns once they are
+ * on their way; FlushFileBuffers then waits until the file's data and
+ * metadata are on the disk (it asks the drive to flush its cache too).
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
+{
+	HANDLE h = mmapio__w32_handle(fd);
+	int r;
+
+	if (h == NULL)
+		return -EBADF;
+	r = mmapio__w32.flush_view(addr, len);
+	if (r == 0)
+		r = mmapio__w32.flush_file(h);
+	return r;
+}
+
+struct touch_args {
+	volatile unsigned char *addr;
+	size_t len;
+	bool write;
+};
+
+/* Reads (or rewrites in place, atomically) one byte of every page. */
+static void touch_pages(void *p)
+{
+	struct touch_args *t = p;
+	size_t page = mmapio__plat_page_size(), off;
+
+	for (off = 0; off < t->len; off += page) {
+		if (t->write)
+			__atomic_fetch_or(t->addr + off, 0, __ATOMIC_RELAXED);
+		else
+			(void)t->addr[off];
+	}
+}
+
+/*
+ * Windows has no access-pattern advice for a mapping: NORMAL, RANDOM,
+ * SEQUENTIAL and DONTNEED are hints it would ignore, and return 0.
+ * WILLNEED starts read-ahead with PrefetchVirtualMemory (Windows 8+).  The
+ * populating advice touches every page under the fault guard, so that a
+ * page past the end of the file is -EFAULT as MADV_POPULATE reports it;
+ * POPULATE_WRITE rewrites a byte of each page with an atomic or of 0,
+ * which dirties it without changing it, as a write fault would.
+ */
+MMAPIO_INTERNAL int mmapio__plat_advise(void *addr, size_t len, enum mmapio_advice advice)
+{
+	struct touch_args t = { addr, len, advice == MMAPIO_ADVICE_POPULATE_WRITE };
+
+	switch (advice) {
+	case MMAPIO_ADVICE_NORMAL:
+	case MMAPIO_ADVICE_RANDOM:
+	case MMAPIO_ADVICE_SEQUENTIAL:
+	case MMAPIO_ADVICE_DONTNEED:
+		return 0;
+	case MMAPIO_ADVICE_WILLNEED:
+		load_api();
+		prefetch(addr, len);
+		return 0;
+	case MMAPIO_ADVICE_POPULATE_READ:
+	case MMAPIO_ADVICE_POPULATE_WRITE:
+		return mmapio__w32_guarded_run(touch_pages, &t, addr, len, NULL, 0);
+	}
+	return -ENOTSUP;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_lock_pages(void *addr, size_t len)
+{
+	return mmapio__w32.lock_pages(addr, len);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_unlock_pages(void *addr, size_t len)
+{
+	return mmapio__w32.unlock_pages(addr, len);
+}
+
+/*
+ * Windows can tell whether a page is in this process's working set, not
+ * whether it is in the file cache, which is what the core asks; -ENOTSUP
+ * makes it copy through the mapping, which is always correct.
+ */
+MMAPIO_INTERNAL int mmapio__plat_resident(const void *addr)
+{
+	(void)addr;
+	return -ENOTSUP;
+}
