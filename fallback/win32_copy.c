@@ -15,9 +15,9 @@
  * by name, and could not copy into the file this call created exclusively.
  *
  * Permission bits are what Windows has of them: the read-only attribute is
- * copied.  A destination that another process maps, or holds open without
+ * copied.  A destination that is mapped, or held open without
  * FILE_SHARE_DELETE, cannot be replaced; Windows says "access denied" and
- * the copy returns -EBUSY for a destination that is not read-only.
+ * the copy returns -EBUSY (mmapio__w32_access_denied).
  */
 #include <errno.h>
 #include <io.h>
@@ -197,10 +197,8 @@ MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const 
 		names[0] = wtmp;
 		names[1] = wdst;
 		r = mmapio__w32_despite_readonly(wdst, replace_op, names);
-		/* Not read-only, yet refused: mapped or held open by another. */
-		if (r == -EACCES && mmapio__w32.attributes(wdst, &a) == 0 &&
-		    !(a & (FILE_ATTRIBUTE_READONLY | FILE_ATTRIBUTE_DIRECTORY)))
-			r = -EBUSY;
+		if (r == -EACCES)
+			r = mmapio__w32_access_denied(wdst);
 	}
 	if (r == 0) {
 		/* The copy is the file now: no longer hidden. */

@@ -80,7 +80,7 @@ MMAPIO_INTERNAL int mmapio__w32_wpath_info(const wchar_t *w, struct mmapio__file
 	r = mmapio__w32.create_file(w, FILE_READ_ATTRIBUTES, mmapio__w32_share, OPEN_EXISTING,
 				    FILE_FLAG_BACKUP_SEMANTICS, &h);
 	if (r < 0)
-		return r;
+		return r == -ENOENT ? mmapio__w32_enoent(w, r) : r;
 	r = info_of_handle(h, out);
 	mmapio__w32.close_handle(h);
 	return r;
@@ -109,6 +109,36 @@ MMAPIO_INTERNAL bool mmapio__w32_is_dir(const wchar_t *w)
 /* Opening and closing                                                      */
 /* ------------------------------------------------------------------------ */
 
+/*
+ * Windows reports a path through a regular file ("file/name") as not found
+ * (ERROR_PATH_NOT_FOUND); POSIX says ENOTDIR.  Walks up w: the first
+ * ancestor that exists decides, -ENOTDIR when it is not a directory.
+ * Returns -ENOTDIR or r.
+ */
+MMAPIO_INTERNAL int mmapio__w32_enoent(const wchar_t *w, int r)
+{
+	wchar_t *dir = mmapio__w32_dir_of(w), *up;
+	DWORD a;
+	int i;
+
+	for (i = 0; dir != NULL && i < 64; i++) {
+		if (mmapio__w32.attributes(dir, &a) == 0) {
+			if (!(a & FILE_ATTRIBUTE_DIRECTORY))
+				r = -ENOTDIR;
+			break;
+		}
+		up = mmapio__w32_dir_of(dir);
+		if (up == NULL || wcscmp(up, dir) == 0) {
+			free(up);
+			break;
+		}
+		free(dir);
+		dir = up;
+	}
+	free(dir);
+	return r;
+}
+
 MMAPIO_INTERNAL int mmapio__w32_open_w(const wchar_t *w, DWORD access, DWORD disposition,
 				       DWORD attrs, HANDLE *out)
 {
@@ -117,6 +147,8 @@ MMAPIO_INTERNAL int mmapio__w32_open_w(const wchar_t *w, DWORD access, DWORD dis
 	/* Windows refuses to open a directory as a file with "access denied". */
 	if (r == -EACCES && mmapio__w32_is_dir(w))
 		return -EISDIR;
+	if (r == -ENOENT)
+		return mmapio__w32_enoent(w, r);
 	return r;
 }
 
@@ -402,14 +434,50 @@ static int delete_op(const void *w)
 	return mmapio__w32.delete_file(w);
 }
 
+/*
+ * Removes the name at once, as unlink does, where Windows can: POSIX
+ * delete semantics (Windows 10 1809, NTFS).  Elsewhere DeleteFileW marks the
+ * file for deletion and the name stays until the last handle and view of
+ * it are closed.  Both leave open maps of the file working.
+ */
 MMAPIO_INTERNAL int mmapio__w32_unlink_w(const wchar_t *w)
 {
-	int r = mmapio__w32_despite_readonly(w, delete_op, w);
+	HANDLE h;
+	int r;
 
-	/* Windows says "access denied" for a directory; Linux says EISDIR. */
-	if (r == -EACCES && mmapio__w32_is_dir(w))
+	/* The link itself, not what it points to, as unlink removes it. */
+	r = mmapio__w32.create_file(w, DELETE, mmapio__w32_share, OPEN_EXISTING,
+				    FILE_FLAG_OPEN_REPARSE_POINT, &h);
+	if (r == 0) {
+		r = mmapio__w32.delete_posix(h);
+		mmapio__w32.close_handle(h);
+		if (r == 0)
+			return 0;
+	}
+	if (r == -ENOENT || r == -ENOTDIR)
+		return mmapio__w32_enoent(w, r);
+	r = mmapio__w32_despite_readonly(w, delete_op, w);
+	if (r == -EACCES)
+		return mmapio__w32_access_denied(w);
+	return r == -ENOENT ? mmapio__w32_enoent(w, r) : r;
+}
+
+/*
+ * What ERROR_ACCESS_DENIED from deleting or replacing w means: -EISDIR for
+ * a directory (Linux's answer), -EACCES for a read-only file Windows would
+ * not let go of, and -EBUSY for a writable regular file, which Windows
+ * refuses only while it is mapped or open elsewhere without
+ * FILE_SHARE_DELETE.
+ */
+MMAPIO_INTERNAL int mmapio__w32_access_denied(const wchar_t *w)
+{
+	DWORD a;
+
+	if (mmapio__w32.attributes(w, &a) < 0)
+		return -EACCES;
+	if (a & FILE_ATTRIBUTE_DIRECTORY)
 		return -EISDIR;
-	return r;
+	return (a & FILE_ATTRIBUTE_READONLY) ? -EACCES : -EBUSY;
 }
 
 MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path)

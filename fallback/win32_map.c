@@ -153,6 +153,12 @@ static void load_api(void)
 	InitOnceExecuteOnce(&api_once, find_api, NULL, NULL);
 }
 
+MMAPIO_INTERNAL bool mmapio__w32_placeholders(void)
+{
+	load_api();
+	return api.placeholders;
+}
+
 /* ------------------------------------------------------------------------ */
 /* The registry: mappings by descriptor                                     */
 /* ------------------------------------------------------------------------ */

@@ -25,6 +25,9 @@ extern MMAPIO_INTERNAL const DWORD mmapio__w32_share;
 MMAPIO_INTERNAL int mmapio__w32_open_w(const wchar_t *w, DWORD access, DWORD disposition,
 				       DWORD attrs, HANDLE *out);
 
+/* -ENOTDIR when a component of w is a file, else r (a -ENOENT). */
+MMAPIO_INTERNAL int mmapio__w32_enoent(const wchar_t *w, int r);
+
 /* Describes the file at w, following links.  Returns 0 or -errno. */
 MMAPIO_INTERNAL int mmapio__w32_wpath_info(const wchar_t *w, struct mmapio__file_info *out);
 
@@ -36,6 +39,12 @@ MMAPIO_INTERNAL wchar_t *mmapio__w32_dir_of(const wchar_t *w);
 
 /* Flushes the directory holding w (see win32_file.c).  Returns 0 or -errno. */
 MMAPIO_INTERNAL int mmapio__w32_sync_parent_w(const wchar_t *w);
+
+/*
+ * The errno value of ERROR_ACCESS_DENIED from deleting or replacing w:
+ * -EISDIR, -EACCES (read-only) or -EBUSY (in use).
+ */
+MMAPIO_INTERNAL int mmapio__w32_access_denied(const wchar_t *w);
 
 /* Removes the file at w, read-only or not.  Returns 0, -EISDIR or -errno. */
 MMAPIO_INTERNAL int mmapio__w32_unlink_w(const wchar_t *w);
@@ -61,5 +70,11 @@ MMAPIO_INTERNAL DWORD mmapio__w32_attrs_of_perm(unsigned perm);
  * way.
  */
 MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size);
+
+/*
+ * True when reservations can be made of placeholders here (VirtualAlloc2
+ * and MapViewOfFile3 found and working; see win32_map.c).
+ */
+MMAPIO_INTERNAL bool mmapio__w32_placeholders(void);
 
 #endif

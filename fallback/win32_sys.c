@@ -397,6 +397,26 @@ static int real_set_attributes(const wchar_t *path, DWORD attrs)
 	return SetFileAttributesW(path, attrs) ? 0 : mmapio__w32_last_error();
 }
 
+/*
+ * FileDispositionInfoEx (21) and its flags, which mingw-w64 10 declares
+ * only for some _WIN32_WINNT values.
+ */
+#define DISPOSITION_INFO_EX ((FILE_INFO_BY_HANDLE_CLASS)21)
+#define DISPOSITION_DELETE 0x1u
+#define DISPOSITION_POSIX_SEMANTICS 0x2u
+#define DISPOSITION_IGNORE_READONLY 0x10u
+
+static int real_delete_posix(HANDLE h)
+{
+	struct {
+		DWORD flags;
+	} info = { DISPOSITION_DELETE | DISPOSITION_POSIX_SEMANTICS | DISPOSITION_IGNORE_READONLY };
+
+	return SetFileInformationByHandle(h, DISPOSITION_INFO_EX, &info, sizeof(info))
+		       ? 0
+		       : mmapio__w32_last_error();
+}
+
 static int real_dup_handle(HANDLE h, HANDLE *out)
 {
 	HANDLE self = GetCurrentProcess();
@@ -418,7 +438,7 @@ static int real_dup_handle(HANDLE h, HANDLE *out)
 		.lock_pages = real_lock_pages, .unlock_pages = real_unlock_pages,     \
 		.move_file = real_move_file, .delete_file = real_delete_file,         \
 		.attributes = real_attributes, .set_attributes = real_set_attributes, \
-		.dup_handle = real_dup_handle,                                        \
+		.delete_posix = real_delete_posix, .dup_handle = real_dup_handle,     \
 	}
 
 MMAPIO_INTERNAL struct mmapio__w32 mmapio__w32 = MMAPIO__W32_REAL;

@@ -52,6 +52,12 @@ struct mmapio__w32 {
 	/* GetFileAttributesW; *out is never INVALID_FILE_ATTRIBUTES. */
 	int (*attributes)(const wchar_t *path, DWORD *out);
 	int (*set_attributes)(const wchar_t *path, DWORD attrs);
+	/*
+	 * SetFileInformationByHandle(FileDispositionInfoEx) with delete,
+	 * POSIX semantics and ignore-read-only: the name goes at once, open
+	 * handles and views keep the file (Windows 10 1809 and later).
+	 */
+	int (*delete_posix)(HANDLE h);
 	/* DuplicateHandle within this process, same access, not inheritable. */
 	int (*dup_handle)(HANDLE h, HANDLE *out);
 };
