@@ -7,14 +7,14 @@
  * What Windows imposes, and how this file answers it:
  *
  *  - A section keeps the length the file had when it was made, and a view
- *    cannot be extended.  Every change of length therefore makes a new
- *    section and a new view (mapping the same file's pages: views of one
- *    file are coherent through the cache manager).
+ *    cannot be extended.  Growing the map therefore makes a new section and
+ *    a new view (of the same file pages: all views and sections of one file
+ *    share its cache, so they are coherent).
  *  - A mapped file cannot be truncated (ERROR_USER_MAPPED_FILE) until every
  *    view and section of it is closed.  mmapio__w32_set_length closes the
- *    map's own view and section around the change and maps them again,
- *    at the same address where it can; another map of the same file in the
- *    way makes it -EBUSY.  mmapio__plat_map_shrink maps the shorter view
+ *    map's own view and section around the cut and maps them again, at the
+ *    same address where it can; another map of the same file in the way
+ *    makes it -EBUSY.  Growing a mapped file is allowed and needs nothing.  mmapio__plat_map_shrink maps the shorter view
  *    at once, so that no page past the new end stays mapped in between.
  *  - An empty file has no section (ERROR_FILE_INVALID): a map of an empty
  *    file maps nothing and its base is NULL (or its reservation's start).
@@ -506,17 +506,34 @@ MMAPIO_INTERNAL void mmapio__plat_unmap(struct mmapio__mapping *m)
 	m->reservation = 0;
 }
 
+/*
+ * Growing a mapped file is allowed, and the view's pages stay the file's
+ * (one cache for all views of a file); cutting one is not.  So the view and
+ * section are closed only when Windows refuses with ERROR_USER_MAPPED_FILE
+ * and the view is this map's own, and mapped again afterwards.  Should the
+ * view not map again after the change, the file is put back to its old
+ * length (which a mapped file allows) and mapped once more, so that a
+ * failure leaves the file as it was, as the contract asks.
+ */
 MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size)
 {
 	struct w32_map *wm = registry_find(fd);
-	int r, a;
+	struct mmapio__file_info fi;
+	int r = mmapio__w32.set_end_of_file(h, size), a;
 
-	if (wm == NULL || wm->view == NULL)
-		return mmapio__w32.set_end_of_file(h, size);
+	if (r != -EBUSY || wm == NULL || wm->view == NULL)
+		return r;
+	a = mmapio__plat_file_info(fd, &fi);
+	if (a < 0)
+		return r;
 	detach(wm);
 	r = mmapio__w32.set_end_of_file(h, size);
 	/* The same length again (the caller shrank the map first if need be). */
 	a = place_view(wm, wm->m->mapped);
+	if (a < 0 && r == 0) {
+		mmapio__w32.set_end_of_file(h, fi.size);
+		place_view(wm, wm->m->mapped);
+	}
 	return r < 0 ? r : a;
 }
 

@@ -62,12 +62,11 @@ MMAPIO_INTERNAL DWORD mmapio__w32_attrs_of_perm(unsigned perm);
 
 /*
  * Sets the length of the file open on fd (handle h) to size bytes.  A
- * mapped file cannot change length on Windows (ERROR_USER_MAPPED_FILE), and
- * a mapping's section keeps the length it was made with, so the mapping of
- * fd, if this process has one, closes its view and section first and maps
- * them again afterwards, at the same address where it can (win32_map.c).
- * Returns 0 or -errno; -EBUSY when another mapping of the file is in the
- * way.
+ * mapped file cannot be cut on Windows (ERROR_USER_MAPPED_FILE), so the
+ * mapping of fd, if this process has one, closes its view and section for
+ * the cut and maps them again afterwards, at the same address where it can
+ * (win32_map.c).  Returns 0, or -errno with the file at its old length;
+ * -EBUSY when another mapping of the file is in the way.
  */
 MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size);
 

@@ -313,29 +313,49 @@ static const char *reason_not_on_windows(const struct test *t)
 	return NULL;
 }
 
-/* Removes a directory tree, read-only files included. */
-static void remove_tree(const char *dir)
+/* Removes the tree at the \\?\ path w (no MAX_PATH limit), read-only files included. */
+static void remove_tree_w(const wchar_t *w)
 {
-	char pattern[MAX_PATH * 2], path[MAX_PATH * 2];
-	WIN32_FIND_DATAA fd;
+	size_t n = wcslen(w);
+	wchar_t *pattern = malloc((n + 3) * sizeof(wchar_t)), *sub;
+	WIN32_FIND_DATAW fd;
 	HANDLE f;
 
-	snprintf(pattern, sizeof(pattern), "%s\\*", dir);
-	f = FindFirstFileA(pattern, &fd);
+	if (pattern == NULL)
+		return;
+	_snwprintf(pattern, n + 3, L"%ls\\*", w);
+	f = FindFirstFileW(pattern, &fd);
 	if (f != INVALID_HANDLE_VALUE) {
 		do {
-			if (!strcmp(fd.cFileName, ".") || !strcmp(fd.cFileName, ".."))
+			if (!wcscmp(fd.cFileName, L".") || !wcscmp(fd.cFileName, L".."))
 				continue;
-			snprintf(path, sizeof(path), "%s\\%s", dir, fd.cFileName);
-			SetFileAttributesA(path, FILE_ATTRIBUTE_NORMAL);
+			sub = malloc((n + wcslen(fd.cFileName) + 2) * sizeof(wchar_t));
+			if (sub == NULL)
+				continue;
+			_snwprintf(sub, n + wcslen(fd.cFileName) + 2, L"%ls\\%ls", w, fd.cFileName);
+			SetFileAttributesW(sub, FILE_ATTRIBUTE_NORMAL);
 			if (fd.dwFileAttributes & FILE_ATTRIBUTE_DIRECTORY)
-				remove_tree(path);
+				remove_tree_w(sub);
 			else
-				DeleteFileA(path);
-		} while (FindNextFileA(f, &fd));
+				DeleteFileW(sub);
+			free(sub);
+		} while (FindNextFileW(f, &fd));
 		FindClose(f);
 	}
-	RemoveDirectoryA(dir);
+	free(pattern);
+	RemoveDirectoryW(w);
+}
+
+/* Removes the tree at the ANSI path dir, however deep it goes. */
+static void remove_tree(const char *dir)
+{
+	wchar_t wdir[MAX_PATH], full[MAX_PATH + 8];
+
+	MultiByteToWideChar(CP_ACP, 0, dir, -1, wdir, MAX_PATH);
+	wcscpy(full, L"\\\\?\\");
+	if (GetFullPathNameW(wdir, MAX_PATH, full + 4, NULL) == 0)
+		return;
+	remove_tree_w(full);
 }
 
 /* A child at work. */
@@ -466,10 +486,15 @@ static int run_all(const struct test **sel, size_t n, unsigned jobs)
 	size_t next = 0;
 	char tmp[MAX_PATH];
 
+	/* wine reuses small process ids: add the clock, and never reuse a directory. */
 	GetTempPathA(sizeof(tmp), tmp);
-	snprintf(work, sizeof(work), "%smmapio-wintests-%lu", tmp,
-		 (unsigned long)GetCurrentProcessId());
-	CreateDirectoryA(work, NULL);
+	for (unsigned k = 0;; k++) {
+		snprintf(work, sizeof(work), "%smmapio-wintests-%lu-%llx", tmp,
+			 (unsigned long)GetCurrentProcessId(),
+			 (unsigned long long)GetTickCount64() + k);
+		if (CreateDirectoryA(work, NULL) || GetLastError() != ERROR_ALREADY_EXISTS)
+			break;
+	}
 	if (getenv("MMAPIO_BACKEND") == NULL)
 		SetEnvironmentVariableA("MMAPIO_BACKEND", "fallback");
 	while (next < n || busy > 0) {
