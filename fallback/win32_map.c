@@ -18,17 +18,22 @@
  *    at once, so that no page past the new end stays mapped in between.
  *  - An empty file has no section (ERROR_FILE_INVALID): a map of an empty
  *    file maps nothing and its base is NULL (or its reservation's start).
- *  - Reservations need placeholders (VirtualAlloc2 with
- *    MEM_RESERVE_PLACEHOLDER, MapViewOfFile3 with MEM_REPLACE_PLACEHOLDER,
- *    Windows 10 1803 and later).  They are looked up at run time in
- *    kernelbase.dll and tried once on a scratch section; where they are
- *    missing or refused (wine 8 answers ERROR_INVALID_PARAMETER), or a
- *    file view does not fit its placeholder, a map simply has no
- *    reservation: growth maps the file afresh and the base may move, which
- *    mmapio_base documents for maps without one.  With placeholders, growth
- *    and shrinking inside the reservation unmap the view back into its
- *    placeholder and map the new length at the same base (under the map's
- *    write lock, so no access of the library sees the moment between).
+ *  - A reservation is address space held behind the view, so that growth
+ *    keeps the base.  Windows 10 1803 and later have placeholders
+ *    (VirtualAlloc2 with MEM_RESERVE_PLACEHOLDER, MapViewOfFile3 with
+ *    MEM_REPLACE_PLACEHOLDER), looked up at run time in kernelbase.dll and
+ *    tried once on a scratch section: a view is swapped into and out of its
+ *    placeholder atomically, so no other allocation can take the address
+ *    meanwhile.  Where they are missing or refused (Windows 7 and 8; wine 8
+ *    answers ERROR_INVALID_PARAMETER), the reservation is plain reserved
+ *    memory (MEM_RESERVE): to grow or cut the view, the view and the
+ *    reserved tail are let go and the new view is mapped at the same base
+ *    at once.  A thread of the program that allocates address space in
+ *    that instant could take the spot; then the old length is mapped back
+ *    at the base and the resize fails with -ENOMEM, and only should even
+ *    that spot be gone does the view move (the reservation is then given
+ *    up).  Either way the resize runs under the map's write lock, so no
+ *    access through the library sees the moment between.
  *
  * Windows lends the registry below nothing but an fd: the core hands
  * mmapio__plat_set_size a descriptor, so the mapping of that descriptor is
@@ -62,7 +67,15 @@ struct w32_map {
 	struct mmapio__mapping *m;
 	HANDLE section;                /* NULL while no view is mapped */
 	void *view;                    /* the view (== m->base), NULL while none */
-	bool placeholder;              /* the reservation is made of placeholders */
+	int kind;                      /* RES_* */
+	void *tail;                    /* RES_SOFT: the reserved tail, or NULL */
+};
+
+/* What a mapping's reservation is made of. */
+enum {
+	RES_NONE,          /* no reservation */
+	RES_PLACEHOLDER,   /* placeholders (VirtualAlloc2) */
+	RES_SOFT           /* reserved memory, let go for the instant of a remap */
 };
 
 /* ------------------------------------------------------------------------ */
@@ -245,12 +258,13 @@ static void prefetch(void *addr, size_t len)
 /*
  * Maps the file's first len bytes (len > 0) as a new section and view:
  * into the placeholder at `at` for a placeholder reservation (the view must
- * fill it exactly), else at `at` when that address is free, else anywhere
- * (at == NULL: anywhere).  A file shorter than len is mapped to its end.
- * Returns 0 with wm->section and wm->view set, -EINVAL when the file is
- * empty, or -errno with nothing new mapped.
+ * fill it exactly), else at `at` (NULL: anywhere), and where that address
+ * is taken and not exact, anywhere.  A file shorter than len is mapped to
+ * its end.  Returns 0 with wm->section and wm->view set; 1 when the file is
+ * empty (it has no section: nothing to map); or -errno with nothing new
+ * mapped.
  */
-static int attach(struct w32_map *wm, size_t len, void *at)
+static int attach(struct w32_map *wm, size_t len, void *at, bool exact)
 {
 	struct mmapio__mapping *m = wm->m;
 	HANDLE h = mmapio__w32_handle(m->fd), s;
@@ -264,11 +278,11 @@ static int attach(struct w32_map *wm, size_t len, void *at)
 	if (r < 0)
 		return r;
 	if (fi.size == 0)
-		return -EINVAL; /* ERROR_FILE_INVALID: nothing to map */
+		return 1; /* CreateFileMapping would say ERROR_FILE_INVALID */
 	r = mmapio__w32.create_section(h, section_protect(m), &s);
 	if (r < 0)
 		return r;
-	if (wm->placeholder) {
+	if (wm->kind == RES_PLACEHOLDER) {
 		/*
 		 * The view must fill its placeholder, whose length is whole
 		 * pages; should Windows refuse a view longer than a file that
@@ -283,10 +297,8 @@ static int attach(struct w32_map *wm, size_t len, void *at)
 	} else {
 		size_t n = fi.size < len ? 0 : len; /* 0: the whole (shorter) file */
 
-		r = -ENOMEM;
-		if (at != NULL)
-			r = mmapio__w32.map_view(s, view_access(m), n, at, &v);
-		if (r < 0)
+		r = mmapio__w32.map_view(s, view_access(m), n, at, &v);
+		if (r < 0 && at != NULL && !exact)
 			r = mmapio__w32.map_view(s, view_access(m), n, NULL, &v);
 	}
 	if (r < 0) {
@@ -307,7 +319,7 @@ static int attach(struct w32_map *wm, size_t len, void *at)
 static void detach(struct w32_map *wm)
 {
 	if (wm->view != NULL) {
-		if (wm->placeholder)
+		if (wm->kind == RES_PLACEHOLDER)
 			api.unmap2(GetCurrentProcess(), wm->view, MEM_PRESERVE_PLACEHOLDER);
 		else
 			mmapio__w32.unmap_view(wm->view);
@@ -336,11 +348,51 @@ static int shape_placeholders(struct mmapio__mapping *m, size_t len)
 	return 0;
 }
 
-/* Gives a placeholder reservation back (its view already detached). */
-static void release_placeholders(struct mmapio__mapping *m)
+/* The allocation granularity (64 KiB): where views and reservations start. */
+static size_t granularity(void)
 {
-	shape_placeholders(m, 0);
-	VirtualFree(m->base, 0, MEM_RELEASE);
+	SYSTEM_INFO si;
+
+	GetSystemInfo(&si);
+	return si.dwAllocationGranularity ? si.dwAllocationGranularity : 65536;
+}
+
+/*
+ * Reserves what a soft reservation holds behind a view of len bytes: from
+ * the first allocation unit after the view to its end.  A spot someone
+ * took meanwhile is simply not held.
+ */
+static void reserve_tail(struct w32_map *wm, size_t len)
+{
+	struct mmapio__mapping *m = wm->m;
+	size_t g = granularity(), start = (len + g - 1) / g * g;
+
+	wm->tail = NULL;
+	if (start < m->reservation)
+		wm->tail = VirtualAlloc(m->base + start, m->reservation - start, MEM_RESERVE,
+					PAGE_NOACCESS);
+}
+
+static void release_tail(struct w32_map *wm)
+{
+	if (wm->tail != NULL)
+		VirtualFree(wm->tail, 0, MEM_RELEASE);
+	wm->tail = NULL;
+}
+
+/* Gives a reservation back (its view already detached) and forgets it. */
+static void release_reservation(struct w32_map *wm)
+{
+	struct mmapio__mapping *m = wm->m;
+
+	if (wm->kind == RES_PLACEHOLDER) {
+		shape_placeholders(m, 0);
+		VirtualFree(m->base, 0, MEM_RELEASE);
+	} else if (wm->kind == RES_SOFT) {
+		release_tail(wm);
+	}
+	wm->kind = RES_NONE;
+	m->reservation = 0;
 }
 
 /*
@@ -348,8 +400,9 @@ static void release_placeholders(struct mmapio__mapping *m)
  * detached: at the start of its reservation, or where the old view was (or
  * anywhere) without one.  Should placeholders not hold this file, the
  * reservation is given up and the view goes anywhere.  Returns 0 with base
- * set, or -errno with nothing mapped and base NULL (a reservation's start
- * for a reservation kept).
+ * set (an empty file maps nothing); -ENOMEM when the spot of a soft
+ * reservation was taken; or -errno with nothing mapped: base is then NULL,
+ * or a reservation's start while the reservation is kept.
  */
 static int place_view(struct w32_map *wm, size_t len)
 {
@@ -357,30 +410,59 @@ static int place_view(struct w32_map *wm, size_t len)
 	void *at = m->base;
 	int r;
 
-	if (wm->placeholder) {
+	if (wm->kind == RES_PLACEHOLDER) {
 		r = shape_placeholders(m, len);
 		if (r == 0)
-			r = attach(wm, len, m->base);
-		if (r == 0 || r == -EINVAL)
-			return r; /* -EINVAL: an empty file, nothing to map */
-		release_placeholders(m);
-		wm->placeholder = false;
-		m->reservation = 0;
+			r = attach(wm, len, m->base, true);
+		if (r >= 0)
+			return 0;
+		release_reservation(wm);
 		at = NULL;
+	} else if (wm->kind == RES_SOFT) {
+		release_tail(wm);
+		r = attach(wm, len, m->base, true);
+		reserve_tail(wm, r == 0 ? len : 0);
+		/* ERROR_INVALID_ADDRESS: someone took the spot; the space is not there. */
+		return r == -EINVAL ? -ENOMEM : r > 0 ? 0 : r;
 	}
-	r = attach(wm, len, at);
+	r = attach(wm, len, at, false);
 	__atomic_store_n(&m->base, (unsigned char *)(r == 0 ? wm->view : NULL), __ATOMIC_RELEASE);
-	return r;
+	return r > 0 ? 0 : r;
 }
 
 /* ------------------------------------------------------------------------ */
 /* The contract                                                             */
 /* ------------------------------------------------------------------------ */
 
-MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size_t reserve)
+/*
+ * Sets up a reservation of reserve bytes for wm: placeholders where they
+ * work, else reserved memory.  Leaves wm without one when the address
+ * space cannot be had (the map then works without a reservation).
+ */
+static void reserve(struct w32_map *wm, size_t reserve)
+{
+	struct mmapio__mapping *m = wm->m;
+	void *p = NULL;
+
+	if (api.placeholders)
+		p = api.alloc2(GetCurrentProcess(), NULL, reserve,
+			       MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
+	if (p != NULL) {
+		wm->kind = RES_PLACEHOLDER;
+	} else {
+		p = VirtualAlloc(NULL, reserve, MEM_RESERVE, PAGE_NOACCESS);
+		if (p == NULL)
+			return;
+		wm->kind = RES_SOFT;
+		wm->tail = p;
+	}
+	m->base = p;
+	m->reservation = reserve;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size_t reserve_len)
 {
 	struct w32_map *wm = calloc(1, sizeof(*wm));
-	void *p = NULL;
 	int r = 0;
 
 	m->base = NULL;
@@ -390,21 +472,13 @@ MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size
 		return -ENOMEM;
 	wm->m = m;
 	load_api();
-	if (reserve > len && api.placeholders)
-		p = api.alloc2(GetCurrentProcess(), NULL, reserve,
-			       MEM_RESERVE | MEM_RESERVE_PLACEHOLDER, PAGE_NOACCESS, NULL, 0);
-	if (p != NULL) {
-		m->base = p;
-		m->reservation = reserve;
-		wm->placeholder = true;
-	}
+	if (reserve_len > len)
+		reserve(wm, reserve_len);
 	if (len > 0)
 		r = place_view(wm, len);
 	if (r < 0) {
-		if (wm->placeholder)
-			release_placeholders(m);
+		release_reservation(wm);
 		m->base = NULL;
-		m->reservation = 0;
 		free(wm);
 		return r;
 	}
@@ -415,27 +489,40 @@ MMAPIO_INTERNAL int mmapio__plat_map(struct mmapio__mapping *m, size_t len, size
 }
 
 /*
- * Maps new_mapped bytes afresh at a new address, then drops the old view
- * and any reservation.  Returns 0 with base updated, or -errno with the old
+ * Maps new_mapped bytes afresh at a new address, then drops the old view and
+ * any reservation.  Returns 0 with base updated, or -errno with the old
  * mapping intact.
  */
 static int map_moved(struct w32_map *wm, size_t new_mapped)
 {
 	struct mmapio__mapping *m = wm->m;
-	struct w32_map fresh = { .m = m };
-	int r = attach(&fresh, new_mapped, NULL);
+	struct w32_map fresh = { .m = m, .kind = RES_NONE };
+	int r = attach(&fresh, new_mapped, NULL, false);
 
 	if (r < 0)
-		return r;
+		return r; /* r == 1: an empty file, nothing mapped */
 	detach(wm);
-	if (wm->placeholder)
-		release_placeholders(m);
-	wm->placeholder = false;
-	m->reservation = 0;
+	release_reservation(wm);
 	wm->section = fresh.section;
 	wm->view = fresh.view;
 	__atomic_store_n(&m->base, (unsigned char *)fresh.view, __ATOMIC_RELEASE);
 	return 0;
+}
+
+/*
+ * Maps the old length (m->mapped) back after a failed remap: at the same
+ * place, else, for a soft reservation whose spot was taken, anywhere,
+ * giving the reservation up (the only case in which its base moves).
+ */
+static void restore_view(struct w32_map *wm)
+{
+	struct mmapio__mapping *m = wm->m;
+
+	if (m->mapped == 0 || place_view(wm, m->mapped) == 0 || wm->kind != RES_SOFT)
+		return;
+	release_reservation(wm);
+	__atomic_store_n(&m->base, (unsigned char *)NULL, __ATOMIC_RELEASE);
+	place_view(wm, m->mapped);
 }
 
 /*
@@ -449,14 +536,18 @@ static int remap(struct w32_map *wm, size_t new_len)
 	int r = 0;
 
 	detach(wm);
-	if (new_len > 0)
+	if (new_len > 0) {
 		r = place_view(wm, new_len);
-	else if (wm->placeholder)
+	} else if (wm->kind == RES_PLACEHOLDER) {
 		shape_placeholders(m, 0);
-	else
+	} else if (wm->kind == RES_SOFT) {
+		release_tail(wm);
+		reserve_tail(wm, 0);
+	} else {
 		__atomic_store_n(&m->base, (unsigned char *)NULL, __ATOMIC_RELEASE);
-	if (r < 0 && m->mapped > 0)
-		place_view(wm, m->mapped);
+	}
+	if (r < 0)
+		restore_view(wm);
 	return r;
 }
 
@@ -467,7 +558,7 @@ MMAPIO_INTERNAL int mmapio__plat_map_grow(struct mmapio__mapping *m, size_t new_
 
 	if (new_mapped <= m->mapped)
 		return 0;
-	if (wm->placeholder && new_mapped <= m->reservation)
+	if (wm->kind != RES_NONE && new_mapped <= m->reservation)
 		r = remap(wm, new_mapped);
 	else
 		r = map_moved(wm, new_mapped);
@@ -496,8 +587,7 @@ MMAPIO_INTERNAL void mmapio__plat_unmap(struct mmapio__mapping *m)
 	if (wm != NULL) {
 		registry_remove(wm);
 		detach(wm);
-		if (wm->placeholder)
-			release_placeholders(m);
+		release_reservation(wm);
 		free(wm);
 	}
 	m->plat = 0;
@@ -532,7 +622,9 @@ MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size)
 	a = place_view(wm, wm->m->mapped);
 	if (a < 0 && r == 0) {
 		mmapio__w32.set_end_of_file(h, fi.size);
-		place_view(wm, wm->m->mapped);
+		restore_view(wm);
+	} else if (a < 0) {
+		restore_view(wm);
 	}
 	return r < 0 ? r : a;
 }

@@ -25,6 +25,7 @@
 #include "compat_decls.h"
 #include "mmapio.h"
 #include "platform.h"
+#include "win32_plat.h"
 #include "win32_sys.h"
 
 static char dir[MAX_PATH * 2];
@@ -601,4 +602,60 @@ Test(win32, the_ring_descriptor_is_a_pipe_that_fills_with_completions)
 	RC(mmapio_ring_peek(ring, c, 2), 1);
 	cr_assert_eq(pending(fd), 0, "peek must drain the pipe once nothing waits");
 	RC(mmapio_ring_close(ring), 0);
+}
+
+/* ---- Reservations without placeholders ---- */
+
+static void *squat_at; /* the base whose growth the injector spoils */
+
+/*
+ * Maps as Windows would, except that the first exact mapping at squat_at
+ * finds its spot taken, as if another thread had allocated there in the
+ * instant the view and the reserved tail were let go.
+ */
+static int squatted_view(HANDLE s, DWORD access, size_t len, void *at, void **out)
+{
+	if (at != NULL && at == squat_at) {
+		void *squatter = VirtualAlloc(at, 65536, MEM_RESERVE, PAGE_NOACCESS);
+		void *v = MapViewOfFileEx(s, access, 0, 0, len, at);
+		DWORD err = GetLastError();
+
+		if (squatter != NULL)
+			VirtualFree(squatter, 0, MEM_RELEASE);
+		squat_at = NULL; /* once */
+		if (v != NULL) {
+			*out = v;
+			return 0;
+		}
+		return -mmapio__w32_errno(err);
+	}
+	*out = MapViewOfFileEx(s, access, 0, 0, len, at);
+	return *out != NULL ? 0 : -mmapio__w32_errno(GetLastError());
+}
+
+Test(win32, a_raced_soft_reservation_fails_the_resize_and_keeps_its_base)
+{
+	struct mmapio_options o = { .reserve = 1u << 20 };
+	char p[MAX_PATH * 2];
+	unsigned char *base;
+	mmapio_map *map;
+
+	if (mmapio__w32_placeholders())
+		cr_skip_test("placeholders work here: reservations are never let go");
+	RC(mmapio_create(path(p, sizeof(p), "raced"), 4096, &o, &map), 0);
+	RC(mmapio_write(map, 0, "kept", 4), 0);
+	base = mmapio_base(map);
+	squat_at = base;
+	mmapio__w32.map_view = squatted_view;
+	RC(mmapio_resize(map, 8 * 4096), -ENOMEM);
+	cr_assert_eq(mmapio_base(map), base, "the raced resize moved the base");
+	cr_assert_eq(mmapio_len(map), 4096);
+	cr_assert_eq(file_size(p), 4096);
+	cr_assert_arr_eq(base, "kept", 4);
+	/* Nothing in the way now: the same resize keeps the base. */
+	RC(mmapio_resize(map, 8 * 4096), 0);
+	cr_assert_eq(mmapio_base(map), base);
+	RC(mmapio_write(map, 8 * 4096 - 4, "tail", 4), 0);
+	RC(mmapio_close(map), 0);
+	cr_assert_eq(file_size(p), 8 * 4096);
 }
