@@ -133,7 +133,11 @@ struct mmapio_options {
 	 * Address space to reserve for the map, in bytes.  When larger than the
 	 * file, the map keeps a PROT_NONE reservation behind the file so that
 	 * mmapio_resize can grow up to this size without moving the base
-	 * pointer.  0 means no reservation (growth may move the base).
+	 * pointer.  0 means no reservation (growth may move the base).  On
+	 * Windows without placeholders (before 10 1803, and under wine) the
+	 * reservation is let go for the instant a resize remaps the view:
+	 * should another thread allocate address space there meanwhile, the
+	 * resize fails with -ENOMEM and the base stays.
 	 */
 	uint64_t reserve;
 	uint64_t reserved[6]; /* must be zero; -EINVAL otherwise */
@@ -179,6 +183,8 @@ MMAPIO_EXPORT int mmapio_open(const char *path, enum mmapio_mode mode,
  * (F_DUPFD_CLOEXEC); the caller keeps and closes its own descriptor.  fd
  * must be open for reading, and for writing in MMAPIO_READ_WRITE mode
  * (-EACCES otherwise).  Returns as mmapio_open, plus -EBADF for a bad fd.
+ * On Windows fd is a C runtime descriptor (_open, _open_osfhandle), and the
+ * map's duplicate is one too.
  */
 MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
 				 const struct mmapio_options *opts, mmapio_map **out);
@@ -200,7 +206,10 @@ MMAPIO_EXPORT uint64_t mmapio_len(const mmapio_map *map);
 /* Mode the map was opened in. */
 MMAPIO_EXPORT enum mmapio_mode mmapio_mode(const mmapio_map *map);
 
-/* The map's file descriptor, owned by the map: do not close it. */
+/*
+ * The map's file descriptor, owned by the map: do not close it.  On Windows
+ * a C runtime descriptor; _get_osfhandle gives its handle.
+ */
 MMAPIO_EXPORT int mmapio_fd(const mmapio_map *map);
 
 /*
@@ -660,7 +669,10 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
  * A descriptor (eventfd) that polls readable while completions may be
  * ready; add it to epoll or poll, then call mmapio_ring_peek, which also
  * resets it.  Owned by the ring.  Returns the descriptor, or -errno when it
- * cannot be created.
+ * cannot be created.  On Windows it is a C runtime descriptor of an
+ * anonymous pipe's read end: PeekNamedPipe on its handle reports a byte
+ * while completions may be ready, and a blocking _read of one byte returns
+ * then (Windows cannot poll() a pipe).
  */
 MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring);
 
