@@ -2,7 +2,8 @@
 /*
  * The platform's mappings on Windows: a file section (CreateFileMappingW)
  * and one view of it (MapViewOfFileEx), grown, shrunk and moved as the file
- * changes length, plus syncing, advice, page locking and residency.
+ * changes length (syncing, advice, page locking and residency are in
+ * win32_pages.c).
  *
  * What Windows imposes, and how this file answers it:
  *
@@ -14,8 +15,9 @@
  *    view and section of it is closed.  mmapio__w32_set_length closes the
  *    map's own view and section around the cut and maps them again, at the
  *    same address where it can; another map of the same file in the way
- *    makes it -EBUSY.  Growing a mapped file is allowed and needs nothing.  mmapio__plat_map_shrink maps the shorter view
- *    at once, so that no page past the new end stays mapped in between.
+ *    makes it -EBUSY.  Growing a mapped file is allowed and needs nothing.
+ *    mmapio__plat_map_shrink maps the shorter view at once, so that no
+ *    page past the new end stays mapped in between.
  *  - An empty file has no section (ERROR_FILE_INVALID): a map of an empty
  *    file maps nothing and its base is NULL (or its reservation's start).
  *  - A reservation is address space held behind the view, so that growth
@@ -86,33 +88,15 @@ typedef PVOID(WINAPI *virtual_alloc2_fn)(HANDLE, PVOID, SIZE_T, ULONG, ULONG, vo
 typedef PVOID(WINAPI *map_view3_fn)(HANDLE, HANDLE, PVOID, ULONG64, SIZE_T, ULONG, ULONG,
 				     void *, ULONG);
 typedef BOOL(WINAPI *unmap_view2_fn)(HANDLE, PVOID, ULONG);
-typedef BOOL(WINAPI *prefetch_fn)(HANDLE, ULONG_PTR, WIN32_MEMORY_RANGE_ENTRY *, ULONG);
 
 static struct {
 	virtual_alloc2_fn alloc2;
 	map_view3_fn map3;
 	unmap_view2_fn unmap2;
-	prefetch_fn prefetch;          /* Windows 8 and later */
 	bool placeholders;             /* the three above work here */
 } api;
 
 static INIT_ONCE api_once = INIT_ONCE_STATIC_INIT;
-
-/* Returns the function name of kernelbase.dll (or kernel32.dll), or NULL. */
-static void (*find_function(const char *name))(void)
-{
-	const wchar_t *dlls[] = { L"kernelbase.dll", L"kernel32.dll" };
-	size_t i;
-
-	for (i = 0; i < 2; i++) {
-		HMODULE h = GetModuleHandleW(dlls[i]);
-		FARPROC p = h ? GetProcAddress(h, name) : NULL;
-
-		if (p != NULL)
-			return (void (*)(void))p;
-	}
-	return NULL;
-}
 
 /*
  * Tries what a reservation does, on a section of the paging file: reserve
@@ -136,14 +120,15 @@ static bool placeholders_work(void)
 		v = api.map3(s, self, p, 0, page, MEM_REPLACE_PLACEHOLDER, PAGE_READWRITE, NULL, 0);
 		if (v == p) {
 			v[0] = 1;
-			ok = api.unmap2(self, p, MEM_PRESERVE_PLACEHOLDER) &&
-			     VirtualFree(p, 2 * unit, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
+			ok = api.unmap2(self, p, MEM_PRESERVE_PLACEHOLDER);
 		} else if (v != NULL) {
 			UnmapViewOfFile(v);
 		}
 	}
 	if (s != NULL)
 		CloseHandle(s);
+	/* Whatever step failed: join what was split, then give it all back. */
+	VirtualFree(p, 2 * unit, MEM_RELEASE | MEM_COALESCE_PLACEHOLDERS);
 	VirtualFree(p, 0, MEM_RELEASE);
 	return ok;
 }
@@ -153,10 +138,9 @@ static BOOL CALLBACK find_api(PINIT_ONCE once, PVOID param, PVOID *ctx)
 	(void)once;
 	(void)param;
 	(void)ctx;
-	api.alloc2 = (virtual_alloc2_fn)find_function("VirtualAlloc2");
-	api.map3 = (map_view3_fn)find_function("MapViewOfFile3");
-	api.unmap2 = (unmap_view2_fn)find_function("UnmapViewOfFile2");
-	api.prefetch = (prefetch_fn)find_function("PrefetchVirtualMemory");
+	api.alloc2 = (virtual_alloc2_fn)mmapio__w32_find_function("VirtualAlloc2");
+	api.map3 = (map_view3_fn)mmapio__w32_find_function("MapViewOfFile3");
+	api.unmap2 = (unmap_view2_fn)mmapio__w32_find_function("UnmapViewOfFile2");
 	api.placeholders = api.alloc2 && api.map3 && api.unmap2 && placeholders_work();
 	return TRUE;
 }
@@ -246,15 +230,6 @@ static DWORD view_access(const struct mmapio__mapping *m)
 	}
 }
 
-/* Faults the pages of a new view in, for MMAPIO__MAP_POPULATE. */
-static void prefetch(void *addr, size_t len)
-{
-	WIN32_MEMORY_RANGE_ENTRY r = { addr, len };
-
-	if (api.prefetch != NULL && len > 0)
-		api.prefetch(GetCurrentProcess(), 1, &r, 0);
-}
-
 /*
  * Maps the file's first len bytes (len > 0) as a new section and view:
  * into the placeholder at `at` for a placeholder reservation (the view must
@@ -306,7 +281,7 @@ static int attach(struct w32_map *wm, size_t len, void *at, bool exact)
 		return r;
 	}
 	if (m->flags & MMAPIO__MAP_POPULATE)
-		prefetch(v, len);
+		mmapio__w32_prefetch(v, len);
 	wm->section = s;
 	wm->view = v;
 	return 0;
@@ -627,97 +602,4 @@ MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size)
 		restore_view(wm);
 	}
 	return r < 0 ? r : a;
-}
-
-/* ------------------------------------------------------------------------ */
-/* Syncing, advice, locking, residency                                      */
-/* ------------------------------------------------------------------------ */
-
-/*
- * FlushViewOfFile starts writing the dirty pages and returns once they are
- * on their way; FlushFileBuffers then waits until the file's data and
- * metadata are on the disk (it asks the drive to flush its cache too).
- */
-MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
-{
-	HANDLE h = mmapio__w32_handle(fd);
-	int r;
-
-	if (h == NULL)
-		return -EBADF;
-	r = mmapio__w32.flush_view(addr, len);
-	if (r == 0)
-		r = mmapio__w32.flush_file(h);
-	return r;
-}
-
-struct touch_args {
-	volatile unsigned char *addr;
-	size_t len;
-	bool write;
-};
-
-/* Reads (or rewrites in place, atomically) one byte of every page. */
-static void touch_pages(void *p)
-{
-	struct touch_args *t = p;
-	size_t page = mmapio__plat_page_size(), off;
-
-	for (off = 0; off < t->len; off += page) {
-		if (t->write)
-			__atomic_fetch_or(t->addr + off, 0, __ATOMIC_RELAXED);
-		else
-			(void)t->addr[off];
-	}
-}
-
-/*
- * Windows has no access-pattern advice for a mapping: NORMAL, RANDOM,
- * SEQUENTIAL and DONTNEED are hints it would ignore, and return 0.
- * WILLNEED starts read-ahead with PrefetchVirtualMemory (Windows 8+).  The
- * populating advice touches every page under the fault guard, so that a
- * page past the end of the file is -EFAULT as MADV_POPULATE reports it;
- * POPULATE_WRITE rewrites a byte of each page with an atomic or of 0,
- * which dirties it without changing it, as a write fault would.
- */
-MMAPIO_INTERNAL int mmapio__plat_advise(void *addr, size_t len, enum mmapio_advice advice)
-{
-	struct touch_args t = { addr, len, advice == MMAPIO_ADVICE_POPULATE_WRITE };
-
-	switch (advice) {
-	case MMAPIO_ADVICE_NORMAL:
-	case MMAPIO_ADVICE_RANDOM:
-	case MMAPIO_ADVICE_SEQUENTIAL:
-	case MMAPIO_ADVICE_DONTNEED:
-		return 0;
-	case MMAPIO_ADVICE_WILLNEED:
-		load_api();
-		prefetch(addr, len);
-		return 0;
-	case MMAPIO_ADVICE_POPULATE_READ:
-	case MMAPIO_ADVICE_POPULATE_WRITE:
-		return mmapio__w32_guarded_run(touch_pages, &t, addr, len, NULL, 0);
-	}
-	return -ENOTSUP;
-}
-
-MMAPIO_INTERNAL int mmapio__plat_lock_pages(void *addr, size_t len)
-{
-	return mmapio__w32.lock_pages(addr, len);
-}
-
-MMAPIO_INTERNAL int mmapio__plat_unlock_pages(void *addr, size_t len)
-{
-	return mmapio__w32.unlock_pages(addr, len);
-}
-
-/*
- * Windows can tell whether a page is in this process's working set, not
- * whether it is in the file cache, which is what the core asks; -ENOTSUP
- * makes it copy through the mapping, which is always correct.
- */
-MMAPIO_INTERNAL int mmapio__plat_resident(const void *addr)
-{
-	(void)addr;
-	return -ENOTSUP;
 }

@@ -70,6 +70,12 @@ MMAPIO_INTERNAL DWORD mmapio__w32_attrs_of_perm(unsigned perm);
  */
 MMAPIO_INTERNAL int mmapio__w32_set_length(int fd, HANDLE h, uint64_t size);
 
+/* The function name of kernelbase.dll (or kernel32.dll), or NULL. */
+MMAPIO_INTERNAL void (*mmapio__w32_find_function(const char *name))(void);
+
+/* Starts reading [addr, addr + len) in where Windows can (Windows 8+). */
+MMAPIO_INTERNAL void mmapio__w32_prefetch(void *addr, size_t len);
+
 /*
  * True when reservations can be made of placeholders here (VirtualAlloc2
  * and MapViewOfFile3 found and working; see win32_map.c).

@@ -659,3 +659,63 @@ Test(win32, a_raced_soft_reservation_fails_the_resize_and_keeps_its_base)
 	RC(mmapio_close(map), 0);
 	cr_assert_eq(file_size(p), 8 * 4096);
 }
+
+/* ---- Thread-exit destructors ---- */
+
+static struct mmapio__tls_key key;
+static void *volatile destroyed;
+
+static void record_destruction(void *value)
+{
+	destroyed = value;
+}
+
+static void *set_and_exit(void *arg)
+{
+	mmapio__plat_tls_key_set(&key, arg);
+	return NULL;
+}
+
+Test(win32, a_thread_value_is_destroyed_when_its_thread_exits)
+{
+	static int value;
+	pthread_t t;
+
+	RC(mmapio__plat_tls_key_create(&key, record_destruction), 0);
+	cr_assert_eq(pthread_create(&t, NULL, set_and_exit, &value), 0);
+	cr_assert_eq(pthread_join(t, NULL), 0);
+	cr_assert_eq(destroyed, (void *)&value, "the destructor did not run at thread exit");
+}
+
+/* ---- Flushes by range ---- */
+
+static uintptr_t flushed_lo = UINTPTR_MAX, flushed_hi;
+
+static int record_flush_view(void *addr, size_t len)
+{
+	if ((uintptr_t)addr < flushed_lo)
+		flushed_lo = (uintptr_t)addr;
+	if ((uintptr_t)addr + len > flushed_hi)
+		flushed_hi = (uintptr_t)addr + len;
+	return FlushViewOfFile(addr, len) ? 0 : -EIO;
+}
+
+Test(win32, a_range_flush_covers_its_pages_and_no_more)
+{
+	char p[MAX_PATH * 2];
+	mmapio_map *map;
+	uintptr_t base;
+
+	make_file(path(p, sizeof(p), "range"), 16 * 4096, 'f');
+	RC(mmapio_open(p, MMAPIO_READ_WRITE, NULL, &map), 0);
+	base = (uintptr_t)mmapio_base(map);
+	mmapio__w32.flush_view = record_flush_view;
+	mmapio__w32.flush_file = count_flush_file;
+	RC(mmapio_flush_range(map, 5 * 4096 + 100, 2 * 4096), 0);
+	cr_assert_eq(flushed_lo, base + 5 * 4096, "the flush started at %#llx",
+		     (unsigned long long)(flushed_lo - base));
+	cr_assert_eq(flushed_hi, base + 8 * 4096, "the flush ended at %#llx",
+		     (unsigned long long)(flushed_hi - base));
+	cr_assert_geq(flush_calls, 1, "FlushFileBuffers never ran: not durable");
+	RC(mmapio_close(map), 0);
+}
