@@ -95,7 +95,10 @@
 extern "C" {
 #endif
 
-#if defined(MMAPIO_BUILDING) && defined(__GNUC__)
+#if defined(MMAPIO_BUILDING) && defined(_WIN32)
+/* A DLL exports exactly what is marked; callers need no dllimport. */
+#define MMAPIO_EXPORT __declspec(dllexport)
+#elif defined(MMAPIO_BUILDING) && defined(__GNUC__)
 #define MMAPIO_EXPORT __attribute__((visibility("default")))
 #else
 #define MMAPIO_EXPORT
@@ -190,7 +193,11 @@ struct mmapio_options {
 	 * Address space to reserve for the map, in bytes.  When larger than the
 	 * file, the map keeps a PROT_NONE reservation behind the file so that
 	 * mmapio_resize can grow up to this size without moving the base
-	 * pointer.  0 means no reservation (growth may move the base).
+	 * pointer.  0 means no reservation (growth may move the base).  On
+	 * Windows without placeholders (before 10 1803, and under wine) the
+	 * reservation is let go for the instant a resize remaps the view:
+	 * should another thread allocate address space there meanwhile, the
+	 * resize fails with -ENOMEM and the base stays.
 	 */
 	uint64_t reserve;
 	uint64_t reserved[6]; /* must be zero; -EINVAL otherwise */
@@ -263,7 +270,9 @@ MMAPIO_EXPORT int mmapio_open(const char *path, enum mmapio_mode mode,
  *
  * Returns as mmapio_open, plus -EBADF for a negative, closed or O_PATH fd;
  * -EACCES when fd's access mode does not allow the map's mode; -EMFILE
- * when the duplicate cannot be made.  Thread-safe.
+ * when the duplicate cannot be made.  On Windows fd is a C runtime
+ * descriptor (_open, _open_osfhandle), and the map's duplicate is one too.
+ * Thread-safe.
  */
 MMAPIO_EXPORT int mmapio_open_fd(int fd, enum mmapio_mode mode,
 				 const struct mmapio_options *opts, mmapio_map **out);
@@ -286,7 +295,11 @@ MMAPIO_EXPORT uint64_t mmapio_len(const mmapio_map *map);
 /* Mode the map was opened in; MMAPIO_READ_ONLY for NULL. */
 MMAPIO_EXPORT enum mmapio_mode mmapio_mode(const mmapio_map *map);
 
-/* The map's file descriptor, owned by the map: do not close it.  -EINVAL for NULL. */
+/*
+ * The map's file descriptor, owned by the map: do not close it.  -EINVAL
+ * for NULL.  On Windows a C runtime descriptor; _get_osfhandle gives its
+ * handle.
+ */
 MMAPIO_EXPORT int mmapio_fd(const mmapio_map *map);
 
 /*
@@ -890,7 +903,11 @@ MMAPIO_EXPORT int mmapio_ring_wait(mmapio_ring *ring, struct mmapio_completion *
  * ready; add it to epoll or poll, then call mmapio_ring_peek, which also
  * resets it.  Owned by the ring: do not close it.  Returns the descriptor
  * (the same one on every call); -EINVAL for NULL; -EMFILE, -ENFILE,
- * -ENOMEM from eventfd; or the -errno of registering it with io_uring.
+ * -ENOMEM from eventfd (or pipe); or the -errno of registering it with
+ * io_uring.  On Windows it is a C runtime descriptor of an anonymous pipe's
+ * read end: PeekNamedPipe on its handle reports a byte while completions
+ * may be ready, and a blocking _read of one byte returns then (Windows
+ * cannot poll() a pipe).
  */
 MMAPIO_EXPORT int mmapio_ring_fd(mmapio_ring *ring);
 

@@ -7,7 +7,8 @@
 #ifndef MMAPIO_VISIBILITY_H
 #define MMAPIO_VISIBILITY_H
 
-#if defined(__GNUC__)
+/* PE (Windows) has no symbol visibility: only dllexport'ed symbols leave a DLL. */
+#if defined(__GNUC__) && !defined(_WIN32)
 #define MMAPIO_INTERNAL __attribute__((visibility("hidden")))
 #else
 #define MMAPIO_INTERNAL

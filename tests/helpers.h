@@ -374,6 +374,10 @@ static inline bool th_exists(const char *path)
 	return lstat(path, &st) == 0;
 }
 
+#ifdef _WIN32
+/* Windows (tests/win): descriptor counting and "children" without fork. */
+#include "win/helpers_win.h"
+#else
 /* Number of entries in /proc/self/fd, not counting the one used to list it. */
 static inline int th_count_fds(void)
 {
@@ -389,6 +393,7 @@ static inline int th_count_fds(void)
 	closedir(d);
 	return n - 1;
 }
+#endif
 
 /* The backend this test run asks for through MMAPIO_BACKEND ("" if unset). */
 static inline const char *th_backend_env(void)
@@ -458,6 +463,7 @@ static inline mmapio_map *th_open_pattern(const char *path, size_t len, unsigned
  * TH_CHILD_CHECK, or a skip with TH_CHILD_SKIP; the parent turns those into
  * a Criterion failure or skip.
  */
+#ifndef _WIN32 /* Windows: tests/win/helpers_win.h */
 static int th_child_fd = -1;
 
 #define TH_CHILD_EXIT_SKIP 77
@@ -479,6 +485,7 @@ static inline void th_child_report(int code, const char *fmt, ...)
 		code = 2;
 	_exit(code);
 }
+#endif
 
 #define TH_CHILD_CHECK(cond, ...)                                                  \
 	do {                                                                       \
@@ -491,6 +498,7 @@ static inline void th_child_report(int code, const char *fmt, ...)
 
 #define TH_CHILD_SKIP(...) th_child_report(TH_CHILD_EXIT_SKIP, __VA_ARGS__)
 
+#ifndef _WIN32 /* Windows: tests/win/helpers_win.h */
 /* Runs fn(arg) in a forked child and fails or skips the test as it reports. */
 static inline void th_run_in_child(void (*fn)(void *), void *arg)
 {
@@ -527,6 +535,7 @@ static inline void th_run_in_child(void (*fn)(void *), void *arg)
 		TH_SKIP("%s", msg);
 	cr_assert_eq(WEXITSTATUS(status), 0, "in the child: %s", msg);
 }
+#endif
 
 /* Asserts rc == want, printing both and their descriptions otherwise. */
 #define TH_ASSERT_RC(call, want)                                                     \

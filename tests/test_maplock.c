@@ -583,6 +583,7 @@ struct late_holds {
 	struct mmapio_view view;     /* taken by the thread, released by main */
 	pthread_key_t key;
 	int nested_rc, write_rc;
+	atomic_int viewed;           /* the thread holds its view */
 	atomic_int done;
 };
 
@@ -606,6 +607,7 @@ static void *view_then_exit(void *arg)
 
 	if (mmapio_view_read(k->map, 0, 64, &k->view) == 0)
 		pthread_setspecific(k->key, k);
+	atomic_store(&k->viewed, 1);
 	return NULL;
 }
 
@@ -623,6 +625,13 @@ static void destructor_holds_nest(void *arg)
 	mmapio_view_release(&first);
 	TH_CHILD_CHECK(pthread_key_create(&k.key, take_more_in_destructor) == 0, "key");
 	TH_CHILD_CHECK(pthread_create(&t, NULL, view_then_exit, &k) == 0, "create");
+	/*
+	 * The writer starts once the view is out, so that it waits for it: one
+	 * that ran first would finish, and the destructor would wait for ever
+	 * for a writer to announce itself.
+	 */
+	while (!atomic_load(&k.viewed))
+		sched_yield();
 	TH_CHILD_CHECK(pthread_create(&tw, NULL, write_once, &h) == 0, "create writer");
 	while (!atomic_load(&k.done))
 		sched_yield();
