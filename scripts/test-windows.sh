@@ -38,7 +38,7 @@ wine wineboot --init >/dev/null 2>&1 || true
 wine winecfg /v win10 >/dev/null 2>&1 || true
 wineserver -w >/dev/null 2>&1 || true
 
-options="--cross-file cross/x86_64-w64-mingw32.txt -Dbenchmarks=disabled -Dexamples=false"
+options="--cross-file cross/x86_64-w64-mingw32.txt -Dbenchmarks=disabled -Dexamples=disabled"
 if [ -d "$build/meson-private" ]; then
 	# shellcheck disable=SC2086
 	meson setup --reconfigure $options "$build" >/dev/null
