@@ -58,6 +58,24 @@ MMAPIO_INTERNAL size_t mmapio__plat_page_size(void)
 }
 
 /*
+ * C11 aligned_alloc wants a size that is a multiple of the alignment, so
+ * the size is rounded up to one.
+ */
+MMAPIO_INTERNAL void *mmapio__plat_aligned_alloc(size_t align, size_t size)
+{
+	size_t rounded = (size + align - 1) & ~(align - 1);
+
+	if (rounded < size)
+		return NULL;
+	return aligned_alloc(align, rounded ? rounded : align);
+}
+
+MMAPIO_INTERNAL void mmapio__plat_aligned_free(void *p)
+{
+	free(p);
+}
+
+/*
  * glibc 2.32 and later describe an errno value with strerrordesc_np(), which
  * returns a static string (or NULL for an unknown value) and never touches
  * a shared buffer; strerror() may.  Elsewhere only the library's own texts

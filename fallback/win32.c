@@ -1,17 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The platform on Windows: clock, page size, errno texts, the reader-writer
- * lock, thread-exit destructors, and the event of mmapio_ring_fd.
+ * The platform on Windows: clock, page size, errno texts, aligned memory,
+ * waiting on a word, thread-exit destructors, and the event of mmapio_ring_fd.
  *
- * The lock.  The core relies on two properties of glibc's default rwlock
- * that an SRWLOCK lacks: a thread may take the read lock again while it
- * holds it (reader preference: a queued writer does not hold back a reader
- * that already holds the lock), and a thread that holds the write lock gets
- * EDEADLK from rdlock or wrlock instead of waiting for itself for ever
- * (mmapio__read_lock relies on that).  An SRWLOCK deadlocks in both cases,
- * so the lock here is a reader count and a writer's thread id guarded by an
- * SRWLOCK, with a condition variable for the waiters: glibc's semantics, on
- * Win32 primitives only (no winpthreads).
+ * Waiting on a word is a table of SRWLOCK + condition variable buckets
+ * hashed by address (see there); the core builds its map lock on it.
  *
  * Thread-exit destructors are fiber-local storage callbacks (FlsAlloc),
  * which Windows runs when a thread exits, as pthread key destructors.
@@ -93,104 +86,74 @@ MMAPIO_INTERNAL const char *mmapio__plat_errno_text(int errnum)
 	return NULL;
 }
 
+MMAPIO_INTERNAL void *mmapio__plat_aligned_alloc(size_t align, size_t size)
+{
+	return _aligned_malloc(size ? size : 1, align);
+}
+
+MMAPIO_INTERNAL void mmapio__plat_aligned_free(void *p)
+{
+	_aligned_free(p);
+}
+
 MMAPIO_INTERNAL void mmapio__plat_yield(void)
 {
 	SwitchToThread();
 }
 
 /* ------------------------------------------------------------------------ */
-/* The reader-writer lock                                                   */
+/* Waiting on a word                                                        */
 /* ------------------------------------------------------------------------ */
 
-struct w32_rwlock {
-	SRWLOCK guard;            /* protects readers and writer */
-	CONDITION_VARIABLE cv;    /* waiters for readers == 0 or writer == 0 */
-	LONG readers;             /* read locks held */
-	DWORD writer;             /* id of the thread holding the write lock, or 0 */
+/*
+ * A table of buckets, each an SRWLOCK and a condition variable, chosen by
+ * the word's address (as fallback/posix_wait.c does with pthreads).  A
+ * waiter checks the word under its bucket's lock and sleeps on the
+ * condition variable; a waker, having changed the word, broadcasts under
+ * the same lock, so no wake-up is lost.  Words sharing a bucket wake each
+ * other's waiters spuriously, which the contract allows.  Both primitives
+ * initialise statically and own no resources, and Windows has no fork.
+ * (WaitOnAddress would do too, but needs synchronization.lib and
+ * Windows 8; this needs nothing beyond Vista.)
+ */
+#define WAIT_BUCKETS 64u
+
+static struct wait_bucket {
+	SRWLOCK mu;
+	CONDITION_VARIABLE cv;
+} wait_buckets[WAIT_BUCKETS] = {
+#define WB { SRWLOCK_INIT, CONDITION_VARIABLE_INIT }
+#define WB8 WB, WB, WB, WB, WB, WB, WB, WB
+	WB8, WB8, WB8, WB8, WB8, WB8, WB8, WB8,
+#undef WB8
+#undef WB
 };
 
-_Static_assert(sizeof(struct w32_rwlock) <= sizeof(struct mmapio__rwlock),
-	       "struct mmapio__rwlock too small for the Win32 lock");
-
-static inline struct w32_rwlock *rwl(struct mmapio__rwlock *l)
+/* Returns the bucket of addr (Fibonacci hashing of the word's address). */
+static struct wait_bucket *bucket_of(const uint32_t *addr)
 {
-	return (struct w32_rwlock *)(void *)l->opaque;
+	uint64_t h = ((uint64_t)(uintptr_t)addr >> 2) * 0x9e3779b97f4a7c15ull;
+
+	return &wait_buckets[h >> 58]; /* the top 6 bits: WAIT_BUCKETS is 64 */
 }
 
-/*
- * True when the calling thread holds the write lock.  Only the holder
- * stores its own id, so an unlocked read can never see the caller's id by
- * mistake.
- */
-static inline bool held_by_me(struct w32_rwlock *w)
+MMAPIO_INTERNAL void mmapio__plat_wait(const uint32_t *addr, uint32_t expected)
 {
-	return __atomic_load_n(&w->writer, __ATOMIC_RELAXED) == GetCurrentThreadId();
+	struct wait_bucket *b = bucket_of(addr);
+
+	AcquireSRWLockExclusive(&b->mu);
+	if (__atomic_load_n(addr, __ATOMIC_SEQ_CST) == expected)
+		SleepConditionVariableSRW(&b->cv, &b->mu, INFINITE, 0);
+	ReleaseSRWLockExclusive(&b->mu);
 }
 
-MMAPIO_INTERNAL int mmapio__plat_rwlock_init(struct mmapio__rwlock *l)
+MMAPIO_INTERNAL void mmapio__plat_wake_all(const uint32_t *addr)
 {
-	struct w32_rwlock *w = rwl(l);
+	struct wait_bucket *b = bucket_of(addr);
 
-	InitializeSRWLock(&w->guard);
-	InitializeConditionVariable(&w->cv);
-	w->readers = 0;
-	w->writer = 0;
-	return 0;
-}
-
-MMAPIO_INTERNAL void mmapio__plat_rwlock_fini(struct mmapio__rwlock *l)
-{
-	(void)l; /* SRW locks and condition variables own no resources */
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_rdlock(struct mmapio__rwlock *l)
-{
-	struct w32_rwlock *w = rwl(l);
-
-	if (held_by_me(w))
-		return -EDEADLK;
-	AcquireSRWLockExclusive(&w->guard);
-	while (w->writer != 0)
-		SleepConditionVariableSRW(&w->cv, &w->guard, INFINITE, 0);
-	w->readers++;
-	ReleaseSRWLockExclusive(&w->guard);
-	return 0;
-}
-
-MMAPIO_INTERNAL int mmapio__plat_rwlock_wrlock(struct mmapio__rwlock *l)
-{
-	struct w32_rwlock *w = rwl(l);
-
-	if (held_by_me(w))
-		return -EDEADLK;
-	AcquireSRWLockExclusive(&w->guard);
-	while (w->writer != 0 || w->readers != 0)
-		SleepConditionVariableSRW(&w->cv, &w->guard, INFINITE, 0);
-	__atomic_store_n(&w->writer, GetCurrentThreadId(), __ATOMIC_RELAXED);
-	ReleaseSRWLockExclusive(&w->guard);
-	return 0;
-}
-
-/*
- * While a writer holds the lock there are no readers, so an unlock then is
- * the writer's, from whichever thread it comes (a mutable view may be
- * released on another thread).
- */
-MMAPIO_INTERNAL void mmapio__plat_rwlock_unlock(struct mmapio__rwlock *l)
-{
-	struct w32_rwlock *w = rwl(l);
-	bool wake;
-
-	AcquireSRWLockExclusive(&w->guard);
-	if (w->writer != 0) {
-		__atomic_store_n(&w->writer, 0, __ATOMIC_RELAXED);
-		wake = true;
-	} else {
-		wake = --w->readers == 0;
-	}
-	ReleaseSRWLockExclusive(&w->guard);
-	if (wake)
-		WakeAllConditionVariable(&w->cv);
+	AcquireSRWLockExclusive(&b->mu);
+	WakeAllConditionVariable(&b->cv);
+	ReleaseSRWLockExclusive(&b->mu);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -247,6 +210,15 @@ MMAPIO_INTERNAL int mmapio__plat_tls_key_set(struct mmapio__tls_key *key, void *
 MMAPIO_INTERNAL int mmapio__plat_atfork_child(void (*fn)(void))
 {
 	(void)fn; /* Windows has no fork */
+	return 0;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_atfork(void (*prepare)(void), void (*parent)(void),
+					void (*child)(void))
+{
+	(void)prepare; /* Windows has no fork */
+	(void)parent;
+	(void)child;
 	return 0;
 }
 

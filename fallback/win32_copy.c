@@ -10,7 +10,7 @@
  * the copy goes to a hidden temporary in its directory
  * (".<name>.mmapio-<pid>-<n>"), which MoveFileExW with
  * MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH puts in its place in
- * one step.  The data moves through a 1 MiB buffer with ReadFile and
+ * one step, once the temporary is closed (mmapio__plat_copy_place).  The data moves through a 1 MiB buffer with ReadFile and
  * WriteFile on the two handles: CopyFileExW would open the files itself,
  * by name, and could not copy into the file this call created exclusively.
  *
@@ -181,7 +181,17 @@ static int replace_op(const void *arg)
 				     MOVEFILE_REPLACE_EXISTING | MOVEFILE_WRITE_THROUGH);
 }
 
-MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst)
+/*
+ * The temporary is closed first: a write-back error that shows only at
+ * close fails the copy while dst is still the old file (and Windows would
+ * not replace a file with one that is open without FILE_SHARE_DELETE
+ * anyway).  MOVEFILE_WRITE_THROUGH returns only once the move is on the
+ * disk, so a durable copy's directory is synced by the move (f->synced).
+ * Windows cannot exchange two names, so a failure after the move is not
+ * possible to undo, and none can happen: the move is the last step.
+ */
+MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const char *dst,
+					    unsigned flags)
 {
 	const wchar_t *names[2];
 	wchar_t *wtmp = NULL, *wdst = NULL;
@@ -190,6 +200,12 @@ MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const 
 
 	if (f->tmp == NULL)
 		return 0;
+	if (f->out >= 0) {
+		r = _close(f->out);
+		f->out = -1;
+		if (r != 0)
+			return -EIO;
+	}
 	r = mmapio__w32_wpath(f->tmp, &wtmp);
 	if (r == 0)
 		r = mmapio__w32_wpath(dst, &wdst);
@@ -206,6 +222,8 @@ MMAPIO_INTERNAL int mmapio__plat_copy_place(struct mmapio__copy_files *f, const 
 			mmapio__w32.set_attributes(wdst, a & ~(DWORD)FILE_ATTRIBUTE_HIDDEN);
 		free(f->tmp);
 		f->tmp = NULL;
+		if (flags & MMAPIO_COPY_DURABLE)
+			f->synced = 1;
 	}
 	free(wtmp);
 	free(wdst);
@@ -291,8 +309,8 @@ MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, uns
 	if (r == 0 && (flags & MMAPIO_COPY_DURABLE))
 		r = mmapio__plat_sync_file(f.out);
 	if (r == 0)
-		r = mmapio__plat_copy_place(&f, dst);
-	if (r == 0 && (flags & MMAPIO_COPY_DURABLE))
+		r = mmapio__plat_copy_place(&f, dst, flags);
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE) && !f.synced)
 		r = mmapio__plat_sync_parent(dst);
 	return mmapio__plat_copy_close(&f, dst, r);
 }

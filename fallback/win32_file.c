@@ -324,24 +324,21 @@ MMAPIO_INTERNAL wchar_t *mmapio__w32_dir_of(const wchar_t *w)
 }
 
 /*
- * Flushes the directory that holds the UTF-16 path w.  NTFS journals its
+ * Flushes the UTF-16 directory dir (mmapio__w32_sync_dir_w), or the one
+ * that holds the UTF-16 path w (mmapio__w32_sync_parent_w).  NTFS journals its
  * metadata and makes a directory's handle flushable only with write
  * access; where the directory cannot be opened that way or does not take a
  * flush (ERROR_INVALID_FUNCTION, ERROR_ACCESS_DENIED), the entry is as
  * durable as the file system makes it and 0 is returned.  Returns 0 or
  * -errno.
  */
-MMAPIO_INTERNAL int mmapio__w32_sync_parent_w(const wchar_t *w)
+MMAPIO_INTERNAL int mmapio__w32_sync_dir_w(const wchar_t *dir)
 {
-	wchar_t *dir = mmapio__w32_dir_of(w);
 	HANDLE h;
 	int r;
 
-	if (dir == NULL)
-		return -ENOMEM;
 	r = mmapio__w32.create_file(dir, GENERIC_READ | GENERIC_WRITE, mmapio__w32_share,
 				    OPEN_EXISTING, FILE_FLAG_BACKUP_SEMANTICS, &h);
-	free(dir);
 	if (r == -EACCES)
 		return 0;
 	if (r < 0)
@@ -349,6 +346,30 @@ MMAPIO_INTERNAL int mmapio__w32_sync_parent_w(const wchar_t *w)
 	r = mmapio__w32.flush_file(h);
 	mmapio__w32.close_handle(h);
 	return r == -EINVAL || r == -EACCES ? 0 : r;
+}
+
+MMAPIO_INTERNAL int mmapio__w32_sync_parent_w(const wchar_t *w)
+{
+	wchar_t *dir = mmapio__w32_dir_of(w);
+	int r;
+
+	if (dir == NULL)
+		return -ENOMEM;
+	r = mmapio__w32_sync_dir_w(dir);
+	free(dir);
+	return r;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_sync_dir(const char *dir)
+{
+	wchar_t *w;
+	int r = mmapio__w32_wpath(dir, &w);
+
+	if (r < 0)
+		return r;
+	r = mmapio__w32_sync_dir_w(w);
+	free(w);
+	return r;
 }
 
 MMAPIO_INTERNAL int mmapio__plat_sync_parent(const char *path)
@@ -478,6 +499,151 @@ MMAPIO_INTERNAL int mmapio__w32_access_denied(const wchar_t *w)
 	if (a & FILE_ATTRIBUTE_DIRECTORY)
 		return -EISDIR;
 	return (a & FILE_ATTRIBUTE_READONLY) ? -EACCES : -EBUSY;
+}
+
+/*
+ * The directory part of path, in UTF-8: "." for a bare name, the root kept
+ * with its separator ("/", "\\", "C:\\"), a drive alone for "C:name".
+ * Both separators count.
+ */
+MMAPIO_INTERNAL char *mmapio__plat_dirname(const char *path)
+{
+	const char *end = NULL, *p;
+	size_t n;
+	char *dir;
+
+	for (p = path; *p; p++)
+		if (*p == '/' || *p == '\\' || (*p == ':' && p == path + 1))
+			end = p;
+	if (end == NULL)
+		return _strdup(".");
+	n = (size_t)(end - path);
+	if (n == 0 || *end == ':' || (n == 2 && path[1] == ':'))
+		n++;
+	dir = malloc(n + 1);
+	if (dir == NULL)
+		return NULL;
+	memcpy(dir, path, n);
+	dir[n] = '\0';
+	return dir;
+}
+
+struct move_args {
+	const wchar_t *from, *to;
+	DWORD flags;
+};
+
+static int move_op(const void *arg)
+{
+	const struct move_args *m = arg;
+
+	return mmapio__w32.move_file(m->from, m->to, m->flags);
+}
+
+/*
+ * rename(2) on MoveFileExW: a plain rename replaces (a read-only target
+ * too, as POSIX asks only the directory); MMAPIO_RENAME_NOREPLACE is
+ * MoveFileExW without MOVEFILE_REPLACE_EXISTING (-EEXIST); Windows has no
+ * atomic exchange of two names, so MMAPIO_RENAME_EXCHANGE is -ENOTSUP.
+ */
+MMAPIO_INTERNAL int mmapio__plat_rename(const char *from, const char *to, unsigned flags)
+{
+	struct move_args m;
+	wchar_t *wfrom = NULL, *wto = NULL;
+	int r;
+
+	if (flags & MMAPIO_RENAME_EXCHANGE)
+		return -ENOTSUP;
+	r = mmapio__w32_wpath(from, &wfrom);
+	if (r == 0)
+		r = mmapio__w32_wpath(to, &wto);
+	if (r < 0)
+		goto out;
+	m.from = wfrom;
+	m.to = wto;
+	if (flags & MMAPIO_RENAME_NOREPLACE) {
+		m.flags = 0;
+		r = move_op(&m);
+	} else {
+		m.flags = MOVEFILE_REPLACE_EXISTING;
+		r = mmapio__w32_despite_readonly(wto, move_op, &m);
+		if (r == -EACCES && !mmapio__w32_is_dir(wfrom))
+			r = mmapio__w32_access_denied(wto);
+	}
+	if (r == -ENOENT || r == -ENOTDIR)
+		r = mmapio__w32_enoent(wfrom, r);
+out:
+	free(wfrom);
+	free(wto);
+	return r;
+}
+
+/* The OVERLAPPED and the byte count of [off, off + len), len 0: to the end. */
+static void lock_span(uint64_t off, uint64_t len, OVERLAPPED *ov, DWORD *lo, DWORD *hi)
+{
+	memset(ov, 0, sizeof(*ov));
+	ov->Offset = (DWORD)off;
+	ov->OffsetHigh = (DWORD)(off >> 32);
+	if (len == 0 || len > UINT64_MAX - off) {
+		/* Everything from off on: as far as a 64-bit offset reaches. */
+		len = UINT64_MAX - off;
+		if (len == 0)
+			len = 1;
+	}
+	*lo = (DWORD)len;
+	*hi = (DWORD)(len >> 32);
+}
+
+/*
+ * Byte-range locks on LockFileEx.  Unlike fcntl locks they belong to the
+ * handle, not the process, a range must be unlocked exactly as it was
+ * locked, and they are mandatory: other handles' reads and writes of a
+ * locked range fail (mapped views are not checked).
+ */
+MMAPIO_INTERNAL int mmapio__plat_lock_range(int fd, uint64_t off, uint64_t len, unsigned flags)
+{
+	HANDLE h = mmapio__w32_handle(fd);
+	DWORD lo, hi, how = 0, err;
+	OVERLAPPED ov;
+
+	if (h == NULL)
+		return -EBADF;
+	lock_span(off, len, &ov, &lo, &hi);
+	if (flags & MMAPIO_RANGE_EXCLUSIVE)
+		how |= LOCKFILE_EXCLUSIVE_LOCK;
+	if (flags & MMAPIO_RANGE_NOWAIT)
+		how |= LOCKFILE_FAIL_IMMEDIATELY;
+	if (LockFileEx(h, how, 0, lo, hi, &ov))
+		return 0;
+	err = GetLastError();
+	if (err == ERROR_IO_PENDING) {
+		/* An overlapped handle: wait for the lock as a blocking call would. */
+		DWORD got;
+
+		if (GetOverlappedResult(h, &ov, &got, TRUE))
+			return 0;
+		err = GetLastError();
+	}
+	if (err == ERROR_LOCK_VIOLATION)
+		return (flags & MMAPIO_RANGE_NOWAIT) ? -EAGAIN : -EDEADLK;
+	return -mmapio__w32_errno(err);
+}
+
+MMAPIO_INTERNAL int mmapio__plat_unlock_range(int fd, uint64_t off, uint64_t len)
+{
+	HANDLE h = mmapio__w32_handle(fd);
+	DWORD lo, hi;
+	OVERLAPPED ov;
+
+	if (h == NULL)
+		return -EBADF;
+	lock_span(off, len, &ov, &lo, &hi);
+	if (UnlockFileEx(h, 0, lo, hi, &ov))
+		return 0;
+	/* Nothing locked there: fcntl's F_UNLCK succeeds on that. */
+	if (GetLastError() == ERROR_NOT_LOCKED)
+		return 0;
+	return mmapio__w32_last_error();
 }
 
 MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path)

@@ -65,6 +65,18 @@ MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
 	return r;
 }
 
+/*
+ * FlushViewOfFile alone starts writing the dirty pages of the range back
+ * and returns without FlushFileBuffers' wait for the disk.
+ */
+MMAPIO_INTERNAL int mmapio__plat_writeback_start(int fd, void *addr, size_t len, uint64_t off)
+{
+	(void)off;
+	if (mmapio__w32_handle(fd) == NULL)
+		return -EBADF;
+	return mmapio__w32.flush_view(addr, len);
+}
+
 struct touch_args {
 	volatile unsigned char *addr;
 	size_t len;

@@ -40,6 +40,9 @@ MMAPIO_INTERNAL wchar_t *mmapio__w32_dir_of(const wchar_t *w);
 /* Flushes the directory holding w (see win32_file.c).  Returns 0 or -errno. */
 MMAPIO_INTERNAL int mmapio__w32_sync_parent_w(const wchar_t *w);
 
+/* Flushes the UTF-16 directory dir, as mmapio__plat_sync_dir.  0 or -errno. */
+MMAPIO_INTERNAL int mmapio__w32_sync_dir_w(const wchar_t *dir);
+
 /*
  * The errno value of ERROR_ACCESS_DENIED from deleting or replacing w:
  * -EISDIR, -EACCES (read-only) or -EBUSY (in use).

@@ -28,7 +28,8 @@ static inline bool no_writer(uint32_t s)
  */
 static int chunk_alloc(struct mmapio__maplock *l, unsigned i)
 {
-	struct mmapio__slot_chunk *c = aligned_alloc(_Alignof(struct mmapio__slot), sizeof(*c));
+	struct mmapio__slot_chunk *c = mmapio__plat_aligned_alloc(_Alignof(struct mmapio__slot),
+								   sizeof(*c));
 	struct mmapio__slot_chunk *none = NULL;
 
 	if (!c)
@@ -37,7 +38,7 @@ static int chunk_alloc(struct mmapio__maplock *l, unsigned i)
 	/* seq_cst: a writer that does not see the chunk is seen by its first reader. */
 	if (!__atomic_compare_exchange_n(&l->chunks[i], &none, c, false, __ATOMIC_SEQ_CST,
 					 __ATOMIC_SEQ_CST))
-		free(c);
+		mmapio__plat_aligned_free(c);
 	return 0;
 }
 
@@ -55,7 +56,7 @@ MMAPIO_INTERNAL void mmapio__maplock_fini(struct mmapio__maplock *l)
 {
 	mmapio__maplock_unregister(l);
 	for (unsigned i = 0; i < MMAPIO__SLOT_CHUNKS; i++)
-		free(l->chunks[i]);
+		mmapio__plat_aligned_free(l->chunks[i]);
 	free(l->ovf);
 	memset(l, 0, sizeof(*l));
 }

@@ -36,6 +36,17 @@ MMAPIO_INTERNAL size_t mmapio__plat_page_size(void);
  */
 MMAPIO_INTERNAL const char *mmapio__plat_errno_text(int errnum);
 
+/*
+ * Allocates size bytes aligned to align (a power of two, at most a page;
+ * size need not be a multiple of it), or returns NULL on ENOMEM.  Memory
+ * from it goes back with mmapio__plat_aligned_free only (never free():
+ * Windows keeps such blocks apart, _aligned_malloc / _aligned_free).
+ */
+MMAPIO_INTERNAL void *mmapio__plat_aligned_alloc(size_t align, size_t size);
+
+/* Frees what mmapio__plat_aligned_alloc returned; NULL is ignored. */
+MMAPIO_INTERNAL void mmapio__plat_aligned_free(void *p);
+
 /* Gives the processor to another thread for a moment (a spin's back-off). */
 MMAPIO_INTERNAL void mmapio__plat_yield(void);
 

@@ -495,51 +495,41 @@ Test(win32, the_guard_claims_only_faults_inside_its_copy)
 	VirtualFree((void *)app_page, 0, MEM_RELEASE);
 }
 
-/* ---- The lock ---- */
+/* ---- Waiting on a word ---- */
 
 struct waiter {
-	struct mmapio__rwlock *l;
-	volatile LONG state; /* 1 waiting, 2 holds the write lock */
+	uint32_t word;
+	volatile LONG state; /* 1 about to wait, 2 saw the word change */
 };
 
-static void *take_write(void *arg)
+static void *wait_for_word(void *arg)
 {
 	struct waiter *w = arg;
 
 	InterlockedExchange(&w->state, 1);
-	mmapio__plat_rwlock_wrlock(w->l);
+	while (__atomic_load_n(&w->word, __ATOMIC_SEQ_CST) == 0)
+		mmapio__plat_wait(&w->word, 0);
 	InterlockedExchange(&w->state, 2);
-	mmapio__plat_rwlock_unlock(w->l);
 	return NULL;
 }
 
-Test(win32, the_lock_behaves_as_glibc_rwlock)
+Test(win32, a_waiter_sleeps_until_woken)
 {
-	struct mmapio__rwlock l;
-	struct waiter w = { &l, 0 };
+	struct waiter w = { 0, 0 };
+	uint32_t other = 5;
 	pthread_t t;
 
-	RC(mmapio__plat_rwlock_init(&l), 0);
-	RC(mmapio__plat_rwlock_rdlock(&l), 0);
-	cr_assert_eq(pthread_create(&t, NULL, take_write, &w), 0);
+	/* A word that differs from expected returns at once. */
+	mmapio__plat_wait(&other, 4);
+	cr_assert_eq(pthread_create(&t, NULL, wait_for_word, &w), 0);
 	while (w.state != 1)
 		Sleep(1);
 	Sleep(50);
-	/* A reader may read-lock again while a writer waits (reader preference). */
-	RC(mmapio__plat_rwlock_rdlock(&l), 0);
-	mmapio__plat_rwlock_unlock(&l);
-	cr_assert_eq(w.state, 1, "the writer got in past a reader");
-	mmapio__plat_rwlock_unlock(&l);
+	cr_assert_eq(w.state, 1, "the waiter returned while the word was unchanged");
+	__atomic_store_n(&w.word, 1, __ATOMIC_SEQ_CST);
+	mmapio__plat_wake_all(&w.word);
 	cr_assert_eq(pthread_join(t, NULL), 0);
 	cr_assert_eq(w.state, 2);
-	/* The holder of the write lock gets -EDEADLK instead of waiting for itself. */
-	RC(mmapio__plat_rwlock_wrlock(&l), 0);
-	RC(mmapio__plat_rwlock_rdlock(&l), -EDEADLK);
-	RC(mmapio__plat_rwlock_wrlock(&l), -EDEADLK);
-	mmapio__plat_rwlock_unlock(&l);
-	RC(mmapio__plat_rwlock_wrlock(&l), 0);
-	mmapio__plat_rwlock_unlock(&l);
-	mmapio__plat_rwlock_fini(&l);
 }
 
 struct releaser {

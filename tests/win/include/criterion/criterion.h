@@ -121,4 +121,41 @@ void cr_win_skip(const char *fmt, ...) __attribute__((noreturn, format(gnu_print
 	cr_win_check(false, memcmp((a), (b), (size)) == 0,                                 \
 		     "memcmp(" #a ", " #b ", " #size ") == 0", __VA_ARGS__)
 
+/*
+ * Report hooks: tests/helpers.h prints TAP from them under Criterion; here
+ * the runner reports itself, so a hook compiles to an unused function and
+ * the structs carry just the fields helpers.h reads.
+ */
+enum criterion_test_status { CR_STATUS_PASSED, CR_STATUS_FAILED, CR_STATUS_SKIPPED };
+
+struct criterion_test {
+	const char *name;
+	const char *category;
+};
+
+struct criterion_assert_stats {
+	const char *message;
+	bool passed;
+	unsigned line;
+	const char *file;
+	struct criterion_assert_stats *next;
+};
+
+struct criterion_test_stats {
+	struct criterion_test *test;
+	enum criterion_test_status test_status;
+	const char *message;
+	struct criterion_assert_stats *asserts;
+	bool timed_out;
+	bool crashed;
+	int signal;
+	int exit_code;
+};
+
+struct criterion_global_stats {
+	size_t nb_tests;
+};
+
+#define ReportHook(kind) __attribute__((unused)) static void cr_win_report_hook_##kind
+
 #endif
