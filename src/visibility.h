@@ -7,8 +7,12 @@
 #ifndef MMAPIO_VISIBILITY_H
 #define MMAPIO_VISIBILITY_H
 
-/* PE (Windows) has no symbol visibility: only dllexport'ed symbols leave a DLL. */
-#if defined(__GNUC__) && !defined(_WIN32)
+/*
+ * PE (Windows) has no symbol visibility: only dllexport'ed symbols leave a
+ * DLL.  The build defines MMAPIO_NO_VISIBILITY there (meson.build), so that
+ * src/ needs no platform conditional.
+ */
+#if defined(__GNUC__) && !defined(MMAPIO_NO_VISIBILITY)
 #define MMAPIO_INTERNAL __attribute__((visibility("hidden")))
 #else
 #define MMAPIO_INTERNAL
