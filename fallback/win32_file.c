@@ -632,7 +632,7 @@ MMAPIO_INTERNAL int mmapio__plat_lock_range(int fd, uint64_t off, uint64_t len, 
 MMAPIO_INTERNAL int mmapio__plat_unlock_range(int fd, uint64_t off, uint64_t len)
 {
 	HANDLE h = mmapio__w32_handle(fd);
-	DWORD lo, hi;
+	DWORD lo, hi, err;
 	OVERLAPPED ov;
 
 	if (h == NULL)
@@ -640,10 +640,15 @@ MMAPIO_INTERNAL int mmapio__plat_unlock_range(int fd, uint64_t off, uint64_t len
 	lock_span(off, len, &ov, &lo, &hi);
 	if (UnlockFileEx(h, 0, lo, hi, &ov))
 		return 0;
-	/* Nothing locked there: fcntl's F_UNLCK succeeds on that. */
-	if (GetLastError() == ERROR_NOT_LOCKED)
+	/*
+	 * Nothing locked there: fcntl's F_UNLCK succeeds on that.  Windows
+	 * says ERROR_NOT_LOCKED, wine ERROR_LOCK_VIOLATION (an unlock cannot
+	 * conflict with anyone else's lock, so it means the same).
+	 */
+	err = GetLastError();
+	if (err == ERROR_NOT_LOCKED || err == ERROR_LOCK_VIOLATION)
 		return 0;
-	return mmapio__w32_last_error();
+	return -mmapio__w32_errno(err);
 }
 
 MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path)
@@ -696,32 +701,39 @@ static int size_file(int fd, HANDLE h, uint64_t size, unsigned flags)
 /*
  * Opens the file for the create: exclusively first, so that we know whether
  * we made it; an existing one (without MMAPIO_CREATE_EXCLUSIVE) is opened
- * again and truncated, after checking that it is a regular file.  Returns
- * 0 with *out and *created set, or -errno.
+ * again after checking that it is a regular file, and truncated unless
+ * MMAPIO_CREATE_OR_OPEN keeps it as it is.  An existing file kept may
+ * vanish between the two opens: then the exclusive create is tried again.
+ * Returns 0 with *out and *created set, or -errno.
  */
 static int open_for_create(const wchar_t *w, unsigned perm, unsigned flags, HANDLE *out,
 			   int *created)
 {
 	struct mmapio__file_info fi;
 	DWORD rw = GENERIC_READ | GENERIC_WRITE;
-	int r;
+	bool keep = (flags & MMAPIO_CREATE_OR_OPEN) != 0;
+	int r, tries = 0;
 
-	r = mmapio__w32_open_w(w, rw, CREATE_NEW, mmapio__w32_attrs_of_perm(perm), out);
-	if (r == 0) {
-		*created = 1;
-		return 0;
+	for (;;) {
+		r = mmapio__w32_open_w(w, rw, CREATE_NEW, mmapio__w32_attrs_of_perm(perm), out);
+		if (r == 0) {
+			*created = 1;
+			return 0;
+		}
+		if (r != -EEXIST)
+			return r;
+		if (flags & MMAPIO_CREATE_EXCLUSIVE)
+			return mmapio__w32_is_dir(w) ? -EISDIR : -EEXIST;
+		r = mmapio__w32_open_w(w, rw, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, out);
+		if (r == 0)
+			break;
+		if (r != -ENOENT || !keep || ++tries == 8)
+			return r;
 	}
-	if (r != -EEXIST)
-		return r;
-	if (flags & MMAPIO_CREATE_EXCLUSIVE)
-		return mmapio__w32_is_dir(w) ? -EISDIR : -EEXIST;
-	r = mmapio__w32_open_w(w, rw, OPEN_EXISTING, FILE_ATTRIBUTE_NORMAL, out);
-	if (r < 0)
-		return r;
 	r = info_of_handle(*out, &fi);
 	if (r == 0 && fi.type != MMAPIO__FILE_REGULAR)
 		r = -EINVAL;
-	if (r == 0)
+	if (r == 0 && !keep)
 		r = mmapio__w32.set_end_of_file(*out, 0);
 	if (r < 0)
 		mmapio__w32.close_handle(*out);
@@ -746,6 +758,11 @@ MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, un
 	if (fd < 0) {
 		r = fd;
 		goto undo;
+	}
+	/* An existing file kept (MMAPIO_CREATE_OR_OPEN) is mapped as it is. */
+	if ((flags & MMAPIO_CREATE_OR_OPEN) && !*created) {
+		free(w);
+		return fd;
 	}
 	r = size == 0 ? 0 : size_file(fd, h, size, flags);
 	if (r == 0 && (flags & MMAPIO_CREATE_DURABLE)) {
