@@ -303,11 +303,13 @@ MMAPIO_EXPORT enum mmapio_mode mmapio_mode(const mmapio_map *map);
 MMAPIO_EXPORT int mmapio_fd(const mmapio_map *map);
 
 /*
- * Raw base pointer of the mapping (NULL for a zero-length map, and for
- * NULL), for callers who do their own concurrency control.  The pointer is
- * valid until the map is closed, or resized without a reservation (see
- * mmapio_options.reserve).  Accesses through it are neither bounds-checked
- * nor SIGBUS-guarded.
+ * Raw base pointer of the mapping, for callers who do their own concurrency
+ * control: NULL for NULL and for a zero-length map without a reservation.
+ * A map with a reservation (mmapio_options.reserve) has its base from the
+ * start, also at length 0, and keeps it while it grows inside the
+ * reservation: that is what the reservation is for.  The pointer is valid
+ * until the map is closed, or resized beyond its reservation.  Accesses
+ * through it are neither bounds-checked nor SIGBUS-guarded.
  */
 MMAPIO_EXPORT void *mmapio_base(mmapio_map *map);
 

@@ -492,3 +492,26 @@ Test(resize, growth_after_advice_split_the_mapping)
 	cr_assert_arr_eq(back, "kept-bytes-here!", 16);
 	TH_ASSERT_RC(mmapio_close(m), 0);
 }
+
+/*
+ * An empty map with a reservation has its base from the start (the header
+ * says so), and growth keeps it; without one an empty map's base is NULL.
+ */
+Test(resize, empty_map_base_with_and_without_a_reservation)
+{
+	TH_PATH(p, "empty");
+	struct mmapio_options o = { .reserve = 64 * PG };
+	mmapio_map *a, *b;
+	void *base;
+
+	th_write_file(p, "", 0, 0644);
+	TH_ASSERT_RC(mmapio_open(p, MMAPIO_READ_WRITE, NULL, &a), 0);
+	cr_assert_null(mmapio_base(a));
+	TH_ASSERT_RC(mmapio_close(a), 0);
+	TH_ASSERT_RC(mmapio_open(p, MMAPIO_READ_WRITE, &o, &b), 0);
+	base = mmapio_base(b);
+	cr_assert_not_null(base, "an empty map with a reservation has its base");
+	TH_ASSERT_RC(mmapio_resize(b, 8 * PG), 0);
+	cr_assert_eq(mmapio_base(b), base, "growth inside the reservation moved the base");
+	TH_ASSERT_RC(mmapio_close(b), 0);
+}
