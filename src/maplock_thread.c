@@ -8,6 +8,7 @@
  * and the small lock word that guards both.
  */
 #include "maplock.h"
+#include "once.h"
 #include "platform.h"
 
 _Thread_local struct mmapio__thread mmapio__self MMAPIO_TLS_FAST;
@@ -29,8 +30,7 @@ static uint32_t next_token = 1;      /* atomic */
 
 /* The key whose destructor gives an exiting thread's slot number back. */
 static struct mmapio__tls_key slot_key;
-enum { KEY_NONE, KEY_BUSY, KEY_READY };
-static int key_state = KEY_NONE;
+static int key_state; /* an mmapio__once_retry word */
 static int fork_hooks;               /* registered; atomic */
 
 MMAPIO_INTERNAL void mmapio__tinylock_wait(uint32_t *l)
@@ -170,26 +170,19 @@ static void fork_child(void)
  * failed key creation is not remembered, as for the default ring's key
  * (src/sync.c): the next thread tries again.  Returns 0 or -errno.
  */
-static int lib_init(void)
+/* The set-up itself, for mmapio__once_retry: the fork handlers, the key. */
+static int lib_make(void)
 {
-	int state = KEY_NONE, r;
-
-	for (;;) {
-		if (__atomic_compare_exchange_n(&key_state, &state, KEY_BUSY, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-			break;
-		if (state == KEY_READY)
-			return 0;
-		mmapio__plat_yield(); /* another thread is creating it */
-		state = KEY_NONE;
-	}
 	/* Without its handlers a fork works, but may block the child (src/maplock.h). */
 	if (!__atomic_load_n(&fork_hooks, __ATOMIC_RELAXED) &&
 	    mmapio__plat_atfork(fork_prepare, fork_parent, fork_child) == 0)
 		__atomic_store_n(&fork_hooks, 1, __ATOMIC_RELAXED);
-	r = mmapio__plat_tls_key_create(&slot_key, slot_exit);
-	__atomic_store_n(&key_state, r == 0 ? KEY_READY : KEY_NONE, __ATOMIC_RELEASE);
-	return r;
+	return mmapio__plat_tls_key_create(&slot_key, slot_exit);
+}
+
+static int lib_init(void)
+{
+	return mmapio__once_retry(&key_state, lib_make);
 }
 
 MMAPIO_INTERNAL void mmapio__thread_init(void)

@@ -22,6 +22,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "once.h"
 #include "ring.h"
 
 /*
@@ -43,8 +44,7 @@ static _Thread_local char thread_reason[192];
 
 /* The key whose destructor closes default rings, set up once. */
 static struct mmapio__tls_key thread_ring_key;
-enum { KEY_NONE, KEY_BUSY, KEY_READY };
-static int thread_ring_key_state = KEY_NONE;
+static int thread_ring_key_state; /* an mmapio__once_retry word */
 
 /* The key destructor: closes an exiting thread's default ring. */
 static void thread_ring_destroy(void *ring)
@@ -80,25 +80,20 @@ static void thread_ring_forget_in_child(void)
  * (EAGAIN, ENOMEM) does not disable the default ring for the thread's life.
  * Returns 0 or -errno.
  */
-static int thread_ring_key_init(void)
+/* The set-up itself, for mmapio__once_retry: the key, then the fork hook. */
+static int thread_ring_key_make(void)
 {
-	int state = KEY_NONE, r;
+	int r = mmapio__plat_tls_key_create(&thread_ring_key, thread_ring_destroy);
 
-	for (;;) {
-		if (__atomic_compare_exchange_n(&thread_ring_key_state, &state, KEY_BUSY, false,
-						__ATOMIC_ACQUIRE, __ATOMIC_ACQUIRE))
-			break;
-		if (state == KEY_READY)
-			return 0;
-		mmapio__plat_yield(); /* another thread is creating it */
-		state = KEY_NONE;
-	}
-	r = mmapio__plat_tls_key_create(&thread_ring_key, thread_ring_destroy);
 	/* A key without its fork hook stays: it is still of use. */
 	if (r == 0)
 		(void)mmapio__plat_atfork_child(thread_ring_forget_in_child);
-	__atomic_store_n(&thread_ring_key_state, r == 0 ? KEY_READY : KEY_NONE, __ATOMIC_RELEASE);
 	return r;
+}
+
+static int thread_ring_key_init(void)
+{
+	return mmapio__once_retry(&thread_ring_key_state, thread_ring_key_make);
 }
 
 /*
@@ -128,7 +123,7 @@ __attribute__((destructor)) static void thread_ring_at_exit(void)
 	if (ring == NULL)
 		return;
 	thread_ring = NULL;
-	if (__atomic_load_n(&thread_ring_key_state, __ATOMIC_ACQUIRE) == KEY_READY)
+	if (mmapio__once_done(&thread_ring_key_state))
 		mmapio__plat_tls_key_set(&thread_ring_key, NULL);
 	mmapio_ring_close(ring);
 }

@@ -8,19 +8,7 @@
  * checks the descriptor (not the name) before sizing the file.
  */
 #include "helpers.h"
-#include "uring/hooks.h"
-
-static void ur_setup(void)
-{
-	th_setup();
-	mmapio__ur_hooks_reset();
-}
-
-static void ur_teardown(void)
-{
-	mmapio__ur_hooks_reset();
-	th_teardown();
-}
+#include "uring_helpers.h"
 
 TestSuite(uring_create, .init = ur_setup, .fini = ur_teardown, .timeout = 60);
 

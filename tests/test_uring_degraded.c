@@ -11,21 +11,9 @@
  * only, and skips with the reason where there is none.
  */
 #include "helpers.h"
-#include "uring/hooks.h"
+#include "uring_helpers.h"
 
 #include <poll.h>
-
-static void ur_setup(void)
-{
-	th_setup();
-	mmapio__ur_hooks_reset();
-}
-
-static void ur_teardown(void)
-{
-	mmapio__ur_hooks_reset();
-	th_teardown();
-}
 
 TestSuite(uring_degraded, .init = ur_setup, .fini = ur_teardown, .timeout = 120);
 
@@ -33,20 +21,6 @@ TestSuite(uring_degraded, .init = ur_setup, .fini = ur_teardown, .timeout = 120)
 #define OP_FTRUNCATE 55 /* IORING_OP_FTRUNCATE, Linux 6.9 */
 #define OP_STATX 21     /* IORING_OP_STATX */
 #define OP_UNLINKAT 36  /* IORING_OP_UNLINKAT */
-
-/* Opens an io_uring ring, or skips the test where there is none. */
-static mmapio_ring *open_uring(unsigned depth)
-{
-	struct mmapio_ring_options o = { .queue_depth = depth, .backend = MMAPIO_BACKEND_URING };
-	mmapio_ring *ring = NULL;
-	int rc = mmapio_ring_open(&o, &ring);
-
-	if (rc == -ENOTSUP || rc == -ENOSYS || rc == -EPERM)
-		TH_SKIP("no io_uring here: %s", mmapio_strerror(rc));
-	cr_assert_eq(rc, 0, "mmapio_ring_open(URING): %d (%s)", rc, mmapio_strerror(rc));
-	cr_assert_eq(mmapio_ring_backend(ring, NULL), MMAPIO_BACKEND_URING);
-	return ring;
-}
 
 /* Waits (with timeouts) until n completions are in c; checks no more come. */
 static void reap_n(mmapio_ring *ring, struct mmapio_completion *c, unsigned n)

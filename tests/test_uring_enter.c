@@ -7,7 +7,7 @@
  * SQEs it never handed over as held by the kernel.
  */
 #include "helpers.h"
-#include "uring/hooks.h"
+#include "uring_helpers.h"
 
 #include <linux/audit.h>
 #include <linux/filter.h>
@@ -16,18 +16,6 @@
 #include <stddef.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
-
-static void ur_setup(void)
-{
-	th_setup();
-	mmapio__ur_hooks_reset();
-}
-
-static void ur_teardown(void)
-{
-	mmapio__ur_hooks_reset();
-	th_teardown();
-}
 
 TestSuite(uring_enter, .init = ur_setup, .fini = ur_teardown, .timeout = 60);
 
@@ -40,19 +28,6 @@ TestSuite(uring_enter, .init = ur_setup, .fini = ur_teardown, .timeout = 60);
 #elif defined(__riscv) && __riscv_xlen == 64
 #define TH_AUDIT_ARCH AUDIT_ARCH_RISCV64
 #endif
-
-/* Opens an io_uring ring, or skips the test where there is none. */
-static mmapio_ring *open_uring(unsigned depth)
-{
-	struct mmapio_ring_options o = { .queue_depth = depth, .backend = MMAPIO_BACKEND_URING };
-	mmapio_ring *ring = NULL;
-	int rc = mmapio_ring_open(&o, &ring);
-
-	if (rc == -ENOTSUP || rc == -ENOSYS || rc == -EPERM)
-		TH_SKIP("no io_uring here: %s", mmapio_strerror(rc));
-	cr_assert_eq(rc, 0, "mmapio_ring_open(URING): %d (%s)", rc, mmapio_strerror(rc));
-	return ring;
-}
 
 /*
  * In a child: makes system call nr fail with err for this process (as

@@ -7,21 +7,9 @@
  * the soft limit by the table's size when the kernel refuses the table).
  */
 #include "helpers.h"
-#include "uring/hooks.h"
+#include "uring_helpers.h"
 
 #include <sys/resource.h>
-
-static void ur_setup(void)
-{
-	th_setup();
-	mmapio__ur_hooks_reset();
-}
-
-static void ur_teardown(void)
-{
-	mmapio__ur_hooks_reset();
-	th_teardown();
-}
 
 TestSuite(uring_limits, .init = ur_setup, .fini = ur_teardown, .timeout = 120);
 

@@ -8,34 +8,9 @@
  * byte from a pipe that the test fills when it wants them to go on.
  */
 #include "helpers.h"
-#include "uring/hooks.h"
-
-static void ur_setup(void)
-{
-	th_setup();
-	mmapio__ur_hooks_reset();
-}
-
-static void ur_teardown(void)
-{
-	mmapio__ur_hooks_reset();
-	th_teardown();
-}
+#include "uring_helpers.h"
 
 TestSuite(uring_wait, .init = ur_setup, .fini = ur_teardown, .timeout = 60);
-
-/* Opens an io_uring ring, or skips the test where there is none. */
-static mmapio_ring *open_uring(unsigned depth)
-{
-	struct mmapio_ring_options o = { .queue_depth = depth, .backend = MMAPIO_BACKEND_URING };
-	mmapio_ring *ring = NULL;
-	int rc = mmapio_ring_open(&o, &ring);
-
-	if (rc == -ENOTSUP || rc == -ENOSYS || rc == -EPERM)
-		TH_SKIP("no io_uring here: %s", mmapio_strerror(rc));
-	cr_assert_eq(rc, 0, "mmapio_ring_open(URING): %d (%s)", rc, mmapio_strerror(rc));
-	return ring;
-}
 
 /* Makes operations of the kinds in mask wait for a byte each from gate[0]. */
 static void gate_kinds(int gate[2], unsigned mask)
