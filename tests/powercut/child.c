@@ -329,6 +329,62 @@ static int run_ranges(struct child *c, const struct method *m)
 	}
 }
 
+/*
+ * A storage engine's commit, as one submit: the commit's data records are
+ * written through the file (prep_write) and flushed, a barrier, the meta
+ * record (the count of commits done) is written, a barrier, and the meta
+ * range flushed.  Each commit's records are reported once all of it is
+ * done.  The records are staged in a buffer of the child's own, which must
+ * stay valid until the completions: one commit runs at a time.
+ */
+static int run_commits(struct child *c, const struct method *m)
+{
+	static unsigned char data[PC_COMMIT_RECS][PC_REC_SIZE], meta[PC_REC_SIZE];
+	int r;
+
+	if ((r = open_ring(c, m)) != 0 || (r = open_data(c, m)) != 0)
+		return r;
+	for (uint64_t k = 0; (k + 1) * PC_COMMIT_RECS < PC_META_SLOT; k++) {
+		struct mmapio_range rg[PC_COMMIT_RECS];
+
+		c->what = "mmapio_ring_prep_write";
+		for (unsigned i = 0; i < PC_COMMIT_RECS && r == 0; i++) {
+			uint64_t seq = k * PC_COMMIT_RECS + i;
+
+			pc_record_fill(data[i], PC_KIND_DATA, c->round, seq);
+			r = mmapio_ring_prep_write(c->ring, c->map, pc_rec_off(seq), data[i],
+						   PC_REC_SIZE, NULL);
+			rg[i] = (struct mmapio_range){ pc_rec_off(seq), PC_REC_SIZE };
+		}
+		if (r == 0) {
+			c->what = "mmapio_ring_prep_flush_ranges";
+			r = mmapio_ring_prep_flush_ranges(c->ring, c->map, rg, PC_COMMIT_RECS, NULL);
+		}
+		if (r == 0)
+			r = mmapio_ring_barrier(c->ring);
+		if (r == 0) {
+			pc_record_fill(meta, PC_KIND_DATA, c->round, k + 1);
+			c->what = "mmapio_ring_prep_write (meta)";
+			r = mmapio_ring_prep_write(c->ring, c->map, pc_rec_off(PC_META_SLOT), meta,
+						   PC_REC_SIZE, NULL);
+		}
+		if (r == 0)
+			r = mmapio_ring_barrier(c->ring);
+		if (r == 0) {
+			c->what = "mmapio_ring_prep_flush (meta)";
+			r = mmapio_ring_prep_flush(c->ring, c->map, pc_rec_off(PC_META_SLOT),
+						   PC_REC_SIZE, NULL);
+		}
+		if (r == 0)
+			r = submit_and_wait(c, PC_COMMIT_RECS + 3, NULL);
+		if (r < 0)
+			return fail(c, r);
+		for (unsigned i = 0; i < PC_COMMIT_RECS; i++)
+			report(k * PC_COMMIT_RECS + i);
+	}
+	finish();
+}
+
 /* ------------------------------------------------------------------------ */
 /* Durable batch creates                                                     */
 /* ------------------------------------------------------------------------ */
@@ -507,6 +563,8 @@ static const struct method methods[] = {
 	{ "create-fallback", run_creates, NULL, MMAPIO_BACKEND_FALLBACK },
 	{ "copy-uring", run_copies, NULL, MMAPIO_BACKEND_URING },
 	{ "copy-fallback", run_copies, NULL, MMAPIO_BACKEND_FALLBACK },
+	{ "commit-uring", run_commits, NULL, MMAPIO_BACKEND_URING },
+	{ "commit-fallback", run_commits, NULL, MMAPIO_BACKEND_FALLBACK },
 	{ "control", run_records, step_control, MMAPIO_BACKEND_AUTO },
 };
 

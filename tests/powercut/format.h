@@ -110,6 +110,16 @@ static inline uint64_t pc_create_size(uint64_t n)
 /* Writes the name of batch-created file n ("f000042") into buf. */
 void pc_create_name(char *buf, size_t size, uint64_t n);
 
+/*
+ * The commit cases: commit k writes data records PC_COMMIT_RECS * k ... +
+ * PC_COMMIT_RECS - 1, then, after a barrier, the meta record in slot
+ * PC_META_SLOT, a data record whose number is the count of commits done
+ * (k + 1).  After a cut the meta record may claim only records that are
+ * intact.
+ */
+#define PC_COMMIT_RECS 4u
+#define PC_META_SLOT (PC_CAPACITY - 1)
+
 /* Fills buf (PC_REC_SIZE bytes) with record seq of the given kind and round. */
 void pc_record_fill(void *buf, enum pc_kind kind, uint64_t round, uint64_t seq);
 

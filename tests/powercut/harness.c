@@ -54,6 +54,8 @@ static const struct pc_case cases[] = {
 	{ "create-fallback", PC_VERIFY_CREATES, 0 },
 	{ "copy-uring", PC_VERIFY_COPY, PC_CASE_COPY },
 	{ "copy-fallback", PC_VERIFY_COPY, PC_CASE_COPY },
+	{ "commit-uring", PC_VERIFY_COMMIT, 0 },
+	{ "commit-fallback", PC_VERIFY_COMMIT, 0 },
 	{ "control", PC_VERIFY_RECORDS, PC_CASE_CONTROL },
 };
 #define NCASES (sizeof(cases) / sizeof(cases[0]))
@@ -153,6 +155,7 @@ static void check(const struct pc_case *cs, const char *dir, unsigned round,
 	case PC_VERIFY_RECORDS: pc_verify_records(dir, round, rep, res); break;
 	case PC_VERIFY_CREATES: pc_verify_creates(dir, rep, res); break;
 	case PC_VERIFY_COPY: pc_verify_copy(dir, round, rep, res); break;
+	case PC_VERIFY_COMMIT: pc_verify_commit(dir, round, rep, res); break;
 	}
 }
 

@@ -66,6 +66,7 @@ enum pc_verify {
 	PC_VERIFY_RECORDS,
 	PC_VERIFY_CREATES,
 	PC_VERIFY_COPY,
+	PC_VERIFY_COMMIT,
 };
 
 #define PC_CASE_CONTROL (1u << 0) /* must lose data: shows the test can fail */
@@ -111,6 +112,8 @@ uint64_t pc_random(struct pc_env *env, uint64_t bound);
 void pc_verify_records(const char *dir, unsigned round, const struct pc_reports *rep,
 		       struct pc_result *res);
 void pc_verify_creates(const char *dir, const struct pc_reports *rep, struct pc_result *res);
+void pc_verify_commit(const char *dir, unsigned round, const struct pc_reports *rep,
+		      struct pc_result *res);
 void pc_verify_copy(const char *dir, unsigned round, const struct pc_reports *rep,
 		    struct pc_result *res);
 const char *pc_copy_state_name(enum pc_copy_state s);

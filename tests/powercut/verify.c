@@ -97,6 +97,47 @@ void pc_verify_records(const char *dir, unsigned round, const struct pc_reports 
 		close(fd);
 }
 
+/*
+ * The commit cases: every reported record intact (pc_verify_records), and
+ * the meta record, whatever commit it names, never ahead of its data:
+ * every record of the commits it counts must be intact.  A meta record
+ * that names no commit of this round (lost: nothing committed yet) claims
+ * nothing.  A broken promise counts as one corrupt item.
+ */
+void pc_verify_commit(const char *dir, unsigned round, const struct pc_reports *rep,
+		      struct pc_result *res)
+{
+	unsigned char meta[PC_REC_SIZE], buf[PC_REC_SIZE];
+	uint64_t claimed = 0;
+	char path[4096];
+	size_t got;
+	int fd;
+
+	pc_verify_records(dir, round, rep, res);
+	join(path, sizeof(path), dir, PC_DATA_NAME);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return;
+	got = read_at(fd, meta, PC_REC_SIZE, pc_rec_off(PC_META_SLOT));
+	for (uint64_t k = PC_META_SLOT / PC_COMMIT_RECS; k > 0; k--)
+		if (pc_record_check(meta, got, PC_KIND_DATA, round, k, NULL) == PC_CHECK_OK) {
+			claimed = k;
+			break;
+		}
+	for (uint64_t seq = 0; seq < claimed * PC_COMMIT_RECS; seq++) {
+		const char *why;
+		size_t n = read_at(fd, buf, PC_REC_SIZE, pc_rec_off(seq));
+
+		if (pc_record_check(buf, n, PC_KIND_DATA, round, seq, &why) != PC_CHECK_OK) {
+			count(res, false, PC_CHECK_CORRUPT);
+			note(res, "the meta page names %llu commits but record %llu is not intact: %s",
+			     (unsigned long long)claimed, (unsigned long long)seq, why);
+			break;
+		}
+	}
+	close(fd);
+}
+
 void pc_verify_creates(const char *dir, const struct pc_reports *rep, struct pc_result *res)
 {
 	char path[4096], name[32];
