@@ -9,13 +9,15 @@
 # libFuzzer's figures and one line "fuzz: N passed, M failed".
 #
 # Usage: scripts/fuzz.sh [SECONDS [BUILD_DIR]]
-#   FUZZ_DIR       where the target makes its files.  Default: /dev/shm when
-#                  it is a writable tmpfs (five times the executions of ext4,
-#                  where every flush is real I/O), else $TMPDIR or /tmp.
-#                  FUZZ_DIR=/tmp runs on the disk's filesystem.
+#   FUZZ_DIR       where the target makes its files on the disk's filesystem
+#                  (default: the run's temporary directory under $TMPDIR or
+#                  /tmp); each input's first byte chooses that directory or
+#                  one on tmpfs (/dev/shm, five times faster; FUZZ_SHM=none
+#                  leaves it out)
 #   FUZZ_ARGS      more libFuzzer flags, e.g. "-seed=1 -max_len=2048"
 #   FUZZ_KEEP      directory that receives the crash inputs of a failed run
 #                  (default BUILD_DIR/fuzz-findings)
+#   FUZZ_CORPUS_OUT directory that receives the grown corpus (default: dropped)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 
@@ -51,16 +53,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mmapio-fuzz-run-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/artifacts" "$work/files"
 cp tests/fuzz/corpus/* "$work/corpus/"
-files_dir=${FUZZ_DIR:-}
-if [ -z "$files_dir" ]; then
-	files_dir=$work/files
-	if [ "$(stat -f -c %T /dev/shm 2>/dev/null)" = tmpfs ] && [ -w /dev/shm ]; then
-		files_dir=$(mktemp -d /dev/shm/mmapio-fuzz-files-XXXXXX)
-		trap 'rm -rf "$work" "$files_dir"' EXIT
-	fi
-fi
+files_dir=${FUZZ_DIR:-$work/files}
+export MMAPIO_FUZZ_SHM=${FUZZ_SHM:-/dev/shm}
 
-echo "fuzz: $target for ${secs}s on $(ls "$work/corpus" | wc -l) seeds, files in $files_dir"
+echo "fuzz: $target for ${secs}s on $(ls "$work/corpus" | wc -l) seeds," \
+	"files in $files_dir and $MMAPIO_FUZZ_SHM"
 # -timeout: one input that runs this long has hung (a ring that never
 # completes, a lock that waits for its own thread).  -rss_limit_mb: the
 # model keeps a few MiB per file and map.
@@ -82,6 +79,9 @@ echo "fuzz: last status: $last"
 echo "fuzz: executions ${execs:-?}, exec/s ${speed:-?}, cov ${cov:-?}, ft ${ft:-?}, corpus ${corp:-?}" \
 	"(new units $(stat new_units_added), peak rss $(stat peak_rss_mb) MB)"
 
+if [ -n "${FUZZ_CORPUS_OUT:-}" ]; then
+	mkdir -p "$FUZZ_CORPUS_OUT" && cp "$work/corpus"/* "$FUZZ_CORPUS_OUT/"
+fi
 findings=$(ls "$work/artifacts" 2>/dev/null | wc -l)
 if [ "$rc" -ne 0 ] || [ "$findings" -ne 0 ]; then
 	grep -E 'MISMATCH|ERROR: (AddressSanitizer|LeakSanitizer|libFuzzer)|runtime error|deadly signal|timeout' \

@@ -206,8 +206,31 @@ struct fz_ring {
 	struct fz_rop ops[FZ_RING_OPS];
 };
 
+/* What one of the two filesystems offers, found once. */
+struct fz_fs {
+	char dir[256];        /* the private directory on it */
+	bool allocates;       /* fallocate reserves blocks that st_blocks shows */
+	bool sparse;          /* ftruncate growth leaves st_blocks at 0 */
+	bool o_direct_ok;     /* O_DIRECT opens here */
+	/*
+	 * Which prefaulting makes the pages of a private writable mapping its
+	 * own (forces a write fault) here.  Probed rather than assumed: kernels
+	 * have changed it, and AddressSanitizer turns mlock into a no-op.
+	 */
+	bool cow_mlock, cow_populate, cow_populate_write;
+};
+
 struct fz_state {
-	char dir[256];
+	/*
+	 * Two private directories, made once per process: on the filesystem of
+	 * $MMAPIO_FUZZ_DIR (default $TMPDIR, /tmp), where flushes are real I/O
+	 * and fallocate leaves the page cache empty, and on tmpfs (/dev/shm),
+	 * five times faster.  The first byte of each input chooses.
+	 */
+	struct fz_fs fs[2];
+	int nfs;              /* 1 when there is no tmpfs to use */
+	int cur_fs;
+	char dir[256];        /* the current input's directory */
 	char path[FZ_NPATHS][300];
 	int path_inode[FZ_NPATHS];  /* FZ_P0/FZ_P1: inode index or -1 */
 	struct fz_inode inode[FZ_INODES];
@@ -221,19 +244,14 @@ struct fz_state {
 	uint8_t *src;         /* FZ_BUF: what it writes from */
 	uint8_t *tmp;         /* FZ_BUF: the fuzzer's own reads */
 	unsigned umask_bits;
-	/* What this host offers, found once. */
+	/* What this host offers, found once (the fs_ ones: of the current fs). */
 	bool uring_ok;        /* an io_uring ring opens */
-	bool fs_allocates;    /* fallocate reserves blocks that st_blocks shows */
-	bool fs_sparse;       /* ftruncate growth leaves st_blocks at 0 */
-	bool o_direct_ok;     /* O_DIRECT opens here */
+	bool fs_allocates;
+	bool fs_sparse;
+	bool o_direct_ok;
 	bool copy_in_place;   /* an overwriting copy rewrites the old inode */
 	bool mlock_ok;        /* mlock is not limited (root, or no RLIMIT_MEMLOCK) */
-	/*
-	 * Which prefaulting makes the pages of a private writable mapping its
-	 * own (a write fault) on this kernel; older kernels did it for mlock and
-	 * MAP_POPULATE too, 6.x does it for MADV_POPULATE_WRITE only.
-	 */
-	bool cow_mlock, cow_populate, cow_populate_write;
+	bool cow_mlock, cow_populate, cow_populate_write; /* of the current fs */
 	int uring_open_rc;    /* what opening an io_uring ring returned */
 	enum mmapio_backend auto_backend; /* what MMAPIO_BACKEND_AUTO picks here */
 	int base_fds;         /* descriptors open before an input */
@@ -294,8 +312,13 @@ int fz_path_regular(int path);
 void fz_map_expected(const struct fz_map *m, uint64_t off, size_t n, uint8_t *out);
 
 /* Checks against the real files and maps (model.c). */
-void fz_check_inode(int i, const char *why);
-void fz_check_map(int slot, const char *why);
+/*
+ * With bytes false only sizes, modes and identities are checked: reading
+ * every page would fill the page cache, and the library takes another path
+ * (pwrite) for large writes into pages that are not cached yet.
+ */
+void fz_check_inode(int i, const char *why, bool bytes);
+void fz_check_map(int slot, const char *why, bool bytes);
 void fz_check_paths(const char *why);
 void fz_check_all(const char *why);
 int fz_count_fds(void);

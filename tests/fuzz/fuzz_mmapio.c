@@ -5,7 +5,10 @@
  * What it does.  Each input is decoded into up to FZ_MAX_OPS calls of the
  * public API on the files of one private directory: "f" (the file), "g"
  * (a second path), "d" (a directory) and "nodir/x" (a path whose directory
- * does not exist).  Up to six maps of those files are open at once, in every
+ * does not exist).  The input's first byte chooses the directory: one on
+ * the disk's filesystem, where flushes are real I/O and large writes go
+ * through pwrite, or one on tmpfs, five times faster; both are made once
+ * per process and emptied after each input.  Up to six maps of those files are open at once, in every
  * mode and made every way (mmapio_open, mmapio_open_fd on descriptors of
  * every access mode, mmapio_create with and without a reservation, sparse,
  * populated); the calls read, write, take and release views (on this thread
@@ -39,8 +42,9 @@
  * (-Dfuzz=enabled: -fsanitize=fuzzer,address,undefined) and runs it on a
  * copy of tests/fuzz/corpus/.  The normal build links the same code with
  * replay.c into fuzz_replay, which meson test runs over the corpus once.
- * MMAPIO_FUZZ_TRACE=1 prints each call as it is made; MMAPIO_FUZZ_DIR
- * chooses where the private directory is made (default $TMPDIR or /tmp).
+ * MMAPIO_FUZZ_TRACE=1 prints each call as it is made; MMAPIO_FUZZ_DIR is
+ * where the disk directory is made (default $TMPDIR, else /tmp), and
+ * MMAPIO_FUZZ_SHM the tmpfs one (default /dev/shm; "none": disk only).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -49,9 +53,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include "fuzz.h"
@@ -396,7 +402,7 @@ static void clean_dir(bool keep_d)
 		rmdir(fz.path[FZ_PD]);
 }
 
-/* Removes the directory when the process ends. */
+/* Removes the current directory and what is in it. */
 static void remove_dir(void)
 {
 	if (fz.dir[0] == '\0')
@@ -438,8 +444,12 @@ static bool probe_cow(int how)
 		fz_fail("probe: mmap: %s", strerror(errno));
 	if ((volatile unsigned char)p[0] != 0)
 		fz_fail("probe: a new file does not read as zero");
-	if (how == 1 && mlock(p, len) < 0)
-		fz_fail("probe: mlock: %s", strerror(errno));
+	if (how == 1 && mlock(p, len) < 0) {
+		munmap(p, len);
+		close(fd);
+		unlink(path);
+		return false; /* no mlock here: fz.mlock_ok keeps the calls out */
+	}
 	if (how == 3 && madvise(p, len, 23 /* MADV_POPULATE_WRITE */) < 0)
 		fz_fail("probe: MADV_POPULATE_WRITE: %s", strerror(errno));
 	if (pwrite(fd, "xx", 1, 0) != 1 || pwrite(fd, "xx", 1, (off_t)fz.page) != 1)
@@ -453,28 +463,45 @@ static bool probe_cow(int how)
 	return own;
 }
 
-/* Finds what this host and filesystem offer (see struct fz_state). */
+/* Finds what the filesystem of the current directory offers. */
+static void probe_fs(struct fz_fs *f)
+{
+	char a[300], b[300];
+	struct stat st, st2;
+	int fd, fd2;
+
+	fd = probe_file("probe-a", a, sizeof(a));
+	f->allocates = fallocate(fd, 0, 0, 65536) == 0 && fstat(fd, &st) == 0 &&
+		       (uint64_t)st.st_blocks * 512 >= 65536;
+	close(fd);
+	fd2 = probe_file("probe-b", b, sizeof(b));
+	f->sparse = ftruncate(fd2, 65536) == 0 && fstat(fd2, &st2) == 0 && st2.st_blocks == 0;
+	close(fd2);
+	fd = open(a, O_RDWR | O_DIRECT | O_CLOEXEC);
+	f->o_direct_ok = fd >= 0;
+	if (fd >= 0)
+		close(fd);
+	unlink(a);
+	unlink(b);
+	f->cow_mlock = probe_cow(1);
+	f->cow_populate = probe_cow(2);
+	f->cow_populate_write = probe_cow(3);
+}
+
+/* Finds what this host offers (see struct fz_state). */
 static void probe_host(void)
 {
 	char a[300], b[300];
 	struct stat st, st2;
 	struct rlimit rl;
 	mmapio_ring *ring = NULL;
-	int fd, fd2;
+	int fd;
 
 	fd = probe_file("probe-a", a, sizeof(a));
-	fz.fs_allocates = fallocate(fd, 0, 0, 65536) == 0 && fstat(fd, &st) == 0 &&
-			  (uint64_t)st.st_blocks * 512 >= 65536;
 	if (write(fd, "x", 1) != 1)
 		fz_fail("probe: write: %s", strerror(errno));
 	close(fd);
-	fd2 = probe_file("probe-b", b, sizeof(b));
-	fz.fs_sparse = ftruncate(fd2, 65536) == 0 && fstat(fd2, &st2) == 0 && st2.st_blocks == 0;
-	close(fd2);
-	fd = open(a, O_RDWR | O_DIRECT | O_CLOEXEC);
-	fz.o_direct_ok = fd >= 0;
-	if (fd >= 0)
-		close(fd);
+	close(probe_file("probe-b", b, sizeof(b)));
 
 	/* Today's overwriting copy rewrites the destination's inode. */
 	if (stat(b, &st) < 0 || mmapio_copy(a, b, MMAPIO_COPY_OVERWRITE) != 0 || stat(b, &st2) < 0)
@@ -485,9 +512,6 @@ static void probe_host(void)
 
 	fz.mlock_ok = geteuid() == 0 ||
 		      (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY);
-	fz.cow_mlock = fz.mlock_ok && probe_cow(1);
-	fz.cow_populate = probe_cow(2);
-	fz.cow_populate_write = probe_cow(3);
 
 	{
 		struct mmapio_ring_options o = { 0 };
@@ -506,10 +530,68 @@ static void probe_host(void)
 	(void)mmapio_default_backend(NULL);
 }
 
-/* Makes the private directory and everything that lasts for the process. */
+/* Makes the input's paths name the files of filesystem k. */
+static void use_fs(int k)
+{
+	const struct fz_fs *f = &fz.fs[k];
+
+	fz.cur_fs = k;
+	snprintf(fz.dir, sizeof(fz.dir), "%s", f->dir);
+	snprintf(fz.path[FZ_P0], sizeof(fz.path[0]), "%s/f", fz.dir);
+	snprintf(fz.path[FZ_P1], sizeof(fz.path[0]), "%s/g", fz.dir);
+	snprintf(fz.path[FZ_PD], sizeof(fz.path[0]), "%s/d", fz.dir);
+	snprintf(fz.path[FZ_PX], sizeof(fz.path[0]), "%s/nodir/x", fz.dir);
+	fz.fs_allocates = f->allocates;
+	fz.fs_sparse = f->sparse;
+	fz.o_direct_ok = f->o_direct_ok;
+	fz.cow_mlock = f->cow_mlock;
+	fz.cow_populate = f->cow_populate;
+	fz.cow_populate_write = f->cow_populate_write;
+}
+
+/* Makes a private directory under base for filesystem k, and probes it. */
+static void make_fs_dir(int k, const char *base)
+{
+	struct fz_fs *f = &fz.fs[k];
+
+	snprintf(f->dir, sizeof(f->dir), "%s/mmapio-fuzz-XXXXXX", base);
+	if (mkdtemp(f->dir) == NULL)
+		fz_fail("cannot make a directory under %s: %s", base, strerror(errno));
+	use_fs(k);
+	if (mkdir(fz.path[FZ_PD], 0755) < 0)
+		fz_fail("mkdir %s: %s", fz.path[FZ_PD], strerror(errno));
+	probe_fs(f);
+}
+
+/* Returns the tmpfs directory to use ($MMAPIO_FUZZ_SHM, /dev/shm), or NULL. */
+static const char *tmpfs_base(void)
+{
+	const char *shm = getenv("MMAPIO_FUZZ_SHM");
+	struct statfs sf;
+
+	if (shm == NULL || shm[0] == '\0')
+		shm = "/dev/shm";
+	if (strcmp(shm, "none") == 0 || statfs(shm, &sf) != 0 || sf.f_type != TMPFS_MAGIC ||
+	    access(shm, W_OK) != 0)
+		return NULL;
+	return shm;
+}
+
+/* Removes both directories when the process ends. */
+static void remove_dirs(void)
+{
+	int k;
+
+	for (k = 0; k < fz.nfs; k++) {
+		use_fs(k);
+		remove_dir();
+	}
+}
+
+/* Makes the private directories and everything that lasts for the process. */
 static void setup_once(void)
 {
-	const char *base = getenv("MMAPIO_FUZZ_DIR");
+	const char *base = getenv("MMAPIO_FUZZ_DIR"), *shm = tmpfs_base();
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (base == NULL || base[0] == '\0')
@@ -518,16 +600,6 @@ static void setup_once(void)
 		base = "/tmp";
 	trace_live = getenv("MMAPIO_FUZZ_TRACE") != NULL && getenv("MMAPIO_FUZZ_TRACE")[0] == '1';
 	fz.page = page > 0 ? (size_t)page : 4096;
-	snprintf(fz.dir, sizeof(fz.dir), "%s/mmapio-fuzz-XXXXXX", base);
-	if (mkdtemp(fz.dir) == NULL)
-		fz_fail("cannot make a directory under %s: %s", base, strerror(errno));
-	atexit(remove_dir);
-	snprintf(fz.path[FZ_P0], sizeof(fz.path[0]), "%s/f", fz.dir);
-	snprintf(fz.path[FZ_P1], sizeof(fz.path[0]), "%s/g", fz.dir);
-	snprintf(fz.path[FZ_PD], sizeof(fz.path[0]), "%s/d", fz.dir);
-	snprintf(fz.path[FZ_PX], sizeof(fz.path[0]), "%s/nodir/x", fz.dir);
-	if (mkdir(fz.path[FZ_PD], 0755) < 0)
-		fz_fail("mkdir %s: %s", fz.path[FZ_PD], strerror(errno));
 	fz.umask_bits = 022;
 	umask(fz.umask_bits);
 	fz.buf = malloc(FZ_BUF);
@@ -537,15 +609,21 @@ static void setup_once(void)
 		fz_fail("out of memory");
 	fz_model_init();
 	fz_model_reset();
+	make_fs_dir(0, base);
+	fz.nfs = 1;
+	atexit(remove_dirs);
+	if (shm != NULL) {
+		make_fs_dir(1, shm);
+		fz.nfs = 2;
+	}
+	use_fs(0);
 	probe_host();
 	if (trace_live)
 		fprintf(stderr,
-			"mmapio-fuzz: dir %s page %zu uring %d (%d) auto %d fallocate %d sparse %d "
-			"O_DIRECT %d copy-in-place %d mlock %d cow: mlock %d populate %d "
-			"populate_write %d\n",
-			fz.dir, fz.page, fz.uring_ok, fz.uring_open_rc, (int)fz.auto_backend,
-			fz.fs_allocates, fz.fs_sparse, fz.o_direct_ok, fz.copy_in_place, fz.mlock_ok,
-			fz.cow_mlock, fz.cow_populate, fz.cow_populate_write);
+			"mmapio-fuzz: dirs %s %s page %zu uring %d (%d) auto %d copy-in-place %d "
+			"mlock %d\n",
+			fz.fs[0].dir, fz.nfs > 1 ? fz.fs[1].dir : "-", fz.page, fz.uring_ok,
+			fz.uring_open_rc, (int)fz.auto_backend, fz.copy_in_place, fz.mlock_ok);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -600,10 +678,10 @@ static void finish_input(void)
 		if (!m->used)
 			continue;
 		fz_expect("mmapio_flush at the end", mmapio_flush(m->map), 0);
-		fz_check_inode(inode, "flush at the end");
+		fz_check_inode(inode, "flush at the end", true);
 		fz_expect("mmapio_close at the end", mmapio_close(m->map), 0);
 		fz_map_forget(i);
-		fz_check_inode(inode, "close at the end");
+		fz_check_inode(inode, "close at the end", true);
 	}
 	fz_check_all("after every close");
 	check_no_mappings();
@@ -622,16 +700,24 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int fds;
+	int fds, fs;
 
-	if (fz.dir[0] == '\0')
+	if (fz.nfs == 0)
 		setup_once();
 	fz_input.p = data;
 	fz_input.n = size;
+	fs = fz_u8() & 1;
+	use_fs(fz.nfs > 1 ? fs : 0);
 	trace_n = 0;
 	fz.ops_run = 0;
 	fz.next_id = 1;
 	fds = fz_count_fds();
+	if (trace_live)
+		fprintf(stderr,
+			"mmapio-fuzz: files in %s (fs %d: fallocate %d sparse %d O_DIRECT %d; "
+			"private pages by mlock %d MAP_POPULATE %d MADV_POPULATE_WRITE %d)\n",
+			fz.dir, fz.cur_fs, fz.fs_allocates, fz.fs_sparse, fz.o_direct_ok, fz.cow_mlock,
+			fz.cow_populate, fz.cow_populate_write);
 
 	while (!fz_done() && fz.ops_run < FZ_MAX_OPS) {
 		uint8_t op = fz_u8() % OP_COUNT;

@@ -114,8 +114,9 @@ RES_NONE, RES_4M, RES_64M, RES_HUGE = [0], [6], [7, 0], [7, 1]
 
 
 class Seq:
-    def __init__(self):
-        self.b = []
+    # The first byte chooses the filesystem: 1 tmpfs, 0 the disk's.
+    def __init__(self, disk=False):
+        self.b = [0 if disk else 1]
 
     def op(self, code, *parts):
         self.b.append(code)
@@ -251,7 +252,7 @@ def seeds():
     s["basic-rw"] = q
 
     # Several maps of the file in every mode, made every way.
-    q = Seq().create(P0, size("64k+1"), opts(F_SPARSE, perm=1))
+    q = Seq(disk=True).create(P0, size("64k+1"), opts(F_SPARSE, perm=1))
     q.open(P0, RO).open(P0, COW).open_fd(FD_APPEND, P0, RW).open_fd(FD_RDONLY, P0, COW)
     q.write(2, off_zero(), len_room(), seed=9).read(1, off_zero(), len_room())
     q.write(3, off_page(3), len_pages(1), seed=4).read(3, off_zero(), len_room())
@@ -260,6 +261,13 @@ def seeds():
     q.write(0, off_zero(), len_small(40), seed=6).check()
     q.close(0).close(1).close(2).close(3).close(4).close(5).check()
     s["modes"] = q
+
+    # On the disk: large writes into uncached pages go through pwrite.
+    q = Seq(disk=True).create(P0, size("1m"), opts(reserve=RES_4M)).open(P0, COW)
+    q.write(0, off_zero(), len_room(), seed=31).open_fd(FD_APPEND, P0, RW)
+    q.resize(0, [7, SZ["200000"]]).write(0, off_page(5), len_room(), seed=32)
+    q.read(2, off_zero(), len_small(60)).read(1, off_page(50), len_pages(2)).flush(2).check().close(0).close(1).close(2)
+    s["disk-pwrite"] = q
 
     # Descriptors of every kind for mmapio_open_fd, and the refusals.
     q = Seq().create(P0, size("p+1"))
@@ -292,7 +300,7 @@ def seeds():
     s["segments"] = q
 
     # Resize with and without a reservation; another map goes stale and faults.
-    q = Seq().create(P0, size("2p"), opts(reserve=RES_4M)).open(P0, RO).open(P0, COW)
+    q = Seq(disk=True).create(P0, size("2p"), opts(reserve=RES_4M)).open(P0, RO).open(P0, COW)
     q.write(0, off_zero(), len_room(), seed=11).write(2, off_zero(), len_small(20))
     q.resize(0, [5]).check().read(1, off_page(1), len_small(9))
     q.read(1, off_zero(), len_small(30)).read(2, off_page(1), len_pages(1))

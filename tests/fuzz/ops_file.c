@@ -37,7 +37,7 @@ void fz_op_copy(void)
 		    ((uint64_t)st.st_ino == old_ino) != fz.copy_in_place)
 			fz_fail("mmapio_copy over an existing file: inode %s, as the probe found",
 				fz.copy_in_place ? "replaced, not rewritten" : "rewritten, not replaced");
-		fz_check_inode(ni, "mmapio_copy");
+		fz_check_inode(ni, "mmapio_copy", true);
 	}
 	fz_check_paths("mmapio_copy");
 }

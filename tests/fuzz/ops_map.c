@@ -207,7 +207,7 @@ static void map_made(const char *what, int rc, mmapio_map *out, enum mmapio_mode
 		return;
 	}
 	slot = fz_map_new(out, mode, inode, o->flags, o->reserve);
-	fz_check_map(slot, what);
+	fz_check_map(slot, what, false);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -391,7 +391,7 @@ void fz_op_create(void)
 	}
 	map_made("mmapio_create", rc, out, MMAPIO_READ_WRITE, inode, &o);
 	if (inode >= 0 && fz.inode[inode].used)
-		fz_check_inode(inode, "mmapio_create");
+		fz_check_inode(inode, "mmapio_create", false);
 	fz_check_paths("mmapio_create");
 }
 
@@ -415,13 +415,13 @@ void fz_op_close(void)
 	rc = mmapio_close(m->map);
 	fz_expect2("mmapio_close", rc, want, alt, 0);
 	if (rc < 0) {
-		fz_check_map(s, "mmapio_close refused");
+		fz_check_map(s, "mmapio_close refused", false);
 		return;
 	}
 	inode = m->inode;
 	fz_rings_forget_map(s);
 	fz_map_forget(s);
-	fz_check_inode(inode, "mmapio_close");
+	fz_check_inode(inode, "mmapio_close", true);
 }
 
 /* ------------------------------------------------------------------------ */
@@ -526,9 +526,9 @@ void fz_op_resize(void)
 		m->len = n;
 		if (m->resv != 0 && fz_page_up(n) > m->resv)
 			m->resv = 0; /* grown past it: the map moved and gave it up */
-		fz_check_inode(m->inode, "mmapio_resize");
+		fz_check_inode(m->inode, "mmapio_resize", false);
 	}
-	fz_check_map(s, "mmapio_resize");
+	fz_check_map(s, "mmapio_resize", false);
 }
 
 void fz_op_flush(void)
@@ -556,7 +556,7 @@ void fz_op_flush(void)
 		fz_expect("mmapio_flush_range", rc, want);
 	}
 	if (rc == 0)
-		fz_check_inode(m->inode, "flush");
+		fz_check_inode(m->inode, "flush", true);
 }
 
 /* Which pages [off, off + n) rounds out to, clamped to the map's pages. */

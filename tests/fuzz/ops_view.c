@@ -376,7 +376,7 @@ void fz_op_segment_access(void)
 		rc = mmapio_segment_flush(seg);
 		fz_expect("mmapio_segment_flush", rc, want);
 		if (rc == 0)
-			fz_check_inode(m->inode, "mmapio_segment_flush");
+			fz_check_inode(m->inode, "mmapio_segment_flush", true);
 		return;
 	}
 }
