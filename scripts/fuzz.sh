@@ -53,6 +53,8 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/mmapio-fuzz-run-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 mkdir -p "$work/corpus" "$work/artifacts" "$work/files"
 cp tests/fuzz/corpus/* "$work/corpus/"
+# The findings are good seeds too: sequences that once went wrong.
+find tests/fuzz/findings -type f ! -name '*.md' -exec cp {} "$work/corpus/" \;
 files_dir=${FUZZ_DIR:-$work/files}
 export MMAPIO_FUZZ_SHM=${FUZZ_SHM:-/dev/shm}
 

@@ -23,7 +23,9 @@
  * holds the input and the note).  1: the model tolerates today's behaviour,
  * or the decoder steers around it where it would hang, so that CI runs
  * green while the bug is listed.  Set it to 0 once the fix has landed: the
- * model then demands the documented result.
+ * model then demands the documented result.  To try a fix first, name the
+ * switches at run time: MMAPIO_FUZZ_STRICT=KNOWN_BUG_A,KNOWN_BUG_B (or
+ * "all") turns them off for that run.
  */
 
 /*
@@ -81,6 +83,18 @@
 #ifndef KNOWN_BUG_UNCOUNTED_RING_FLUSH
 #define KNOWN_BUG_UNCOUNTED_RING_FLUSH 1
 #endif
+
+/* The switches as this run has them (fz_known_bugs_init reads the environment). */
+enum fz_known_bug {
+	KB_WRITE_UNDER_OWN_READ_VIEW_HANGS,
+	KB_WRITE_VIEW_RELEASE_ON_OTHER_THREAD,
+	KB_EDEADLK_UNDER_OWN_WRITE_VIEW,
+	KB_EMPTY_MAP_RESERVED_BASE,
+	KB_UNCOUNTED_RING_FLUSH,
+	KB_COUNT
+};
+extern bool fz_known[KB_COUNT];
+void fz_known_bugs_init(void);
 
 /* ------------------------------------------------------------------------ */
 /* Sizes                                                                    */

@@ -161,6 +161,44 @@ void fz_expect2(const char *what, int got, int want, bool alt_ok, int alt)
 }
 
 /* ------------------------------------------------------------------------ */
+/* Known bugs                                                               */
+/* ------------------------------------------------------------------------ */
+
+static const char *const known_name[KB_COUNT] = {
+	[KB_WRITE_UNDER_OWN_READ_VIEW_HANGS] = "KNOWN_BUG_WRITE_UNDER_OWN_READ_VIEW_HANGS",
+	[KB_WRITE_VIEW_RELEASE_ON_OTHER_THREAD] = "KNOWN_BUG_WRITE_VIEW_RELEASE_ON_OTHER_THREAD",
+	[KB_EDEADLK_UNDER_OWN_WRITE_VIEW] = "KNOWN_BUG_EDEADLK_UNDER_OWN_WRITE_VIEW",
+	[KB_EMPTY_MAP_RESERVED_BASE] = "KNOWN_BUG_EMPTY_MAP_RESERVED_BASE",
+	[KB_UNCOUNTED_RING_FLUSH] = "KNOWN_BUG_UNCOUNTED_RING_FLUSH",
+};
+
+bool fz_known[KB_COUNT] = {
+	[KB_WRITE_UNDER_OWN_READ_VIEW_HANGS] = KNOWN_BUG_WRITE_UNDER_OWN_READ_VIEW_HANGS,
+	[KB_WRITE_VIEW_RELEASE_ON_OTHER_THREAD] = KNOWN_BUG_WRITE_VIEW_RELEASE_ON_OTHER_THREAD,
+	[KB_EDEADLK_UNDER_OWN_WRITE_VIEW] = KNOWN_BUG_EDEADLK_UNDER_OWN_WRITE_VIEW,
+	[KB_EMPTY_MAP_RESERVED_BASE] = KNOWN_BUG_EMPTY_MAP_RESERVED_BASE,
+	[KB_UNCOUNTED_RING_FLUSH] = KNOWN_BUG_UNCOUNTED_RING_FLUSH,
+};
+
+/* Turns off the switches MMAPIO_FUZZ_STRICT names ("all": every one). */
+void fz_known_bugs_init(void)
+{
+	const char *strict = getenv("MMAPIO_FUZZ_STRICT");
+	int k;
+
+	if (strict == NULL)
+		return;
+	for (k = 0; k < KB_COUNT; k++) {
+		const char *hit = strstr(strict, known_name[k]);
+		size_t n = strlen(known_name[k]);
+
+		if (strcmp(strict, "all") == 0 ||
+		    (hit != NULL && (hit[n] == '\0' || hit[n] == ',')))
+			fz_known[k] = false;
+	}
+}
+
+/* ------------------------------------------------------------------------ */
 /* Argument pickers                                                         */
 /* ------------------------------------------------------------------------ */
 
@@ -599,6 +637,7 @@ static void setup_once(void)
 	if (base == NULL || base[0] == '\0')
 		base = "/tmp";
 	trace_live = getenv("MMAPIO_FUZZ_TRACE") != NULL && getenv("MMAPIO_FUZZ_TRACE")[0] == '1';
+	fz_known_bugs_init();
 	fz.page = page > 0 ? (size_t)page : 4096;
 	fz.umask_bits = 022;
 	umask(fz.umask_bits);

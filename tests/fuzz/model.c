@@ -576,7 +576,7 @@ void fz_check_map(int slot, const char *why, bool bytes)
 		fz_fail("%s: map %d: mmapio_fd %d is not open", why, slot, fd);
 	if (in->witness >= 0 && ((uint64_t)st.st_ino != in->ino || (uint64_t)st.st_dev != in->dev))
 		fz_fail("%s: map %d: mmapio_fd is another file", why, slot);
-	if (m->len == 0 && base != NULL && !(KNOWN_BUG_EMPTY_MAP_RESERVED_BASE && m->resv != 0))
+	if (m->len == 0 && base != NULL && !(fz_known[KB_EMPTY_MAP_RESERVED_BASE] && m->resv != 0))
 		fz_fail("%s: map %d: a zero-length map has base %p, the header says NULL", why,
 			slot, (void *)base);
 	if (m->len > 0 && base == NULL)

@@ -44,7 +44,7 @@ int fz_predict_read(const struct fz_map *m, uint64_t off, uint64_t n, bool null_
 	if (null_dst && n)
 		return -EINVAL;
 	if (m->mode != MMAPIO_READ_ONLY && m->write_views > 0)
-		*alt = KNOWN_BUG_EDEADLK_UNDER_OWN_WRITE_VIEW;
+		*alt = fz_known[KB_EDEADLK_UNDER_OWN_WRITE_VIEW];
 	if (!fz_range_ok(m->len, off, n))
 		return -ERANGE;
 	return access_result(m, off, n);
@@ -61,7 +61,7 @@ int fz_predict_write(const struct fz_map *m, uint64_t off, uint64_t n, bool null
 	if (m->mode == MMAPIO_READ_ONLY)
 		return -EACCES;
 	if (m->read_views > 0)
-		return KNOWN_BUG_WRITE_UNDER_OWN_READ_VIEW_HANGS ? FZ_SKIP : -EDEADLK;
+		return fz_known[KB_WRITE_UNDER_OWN_READ_VIEW_HANGS] ? FZ_SKIP : -EDEADLK;
 	if (m->write_views > 0)
 		return -EDEADLK;
 	if (!fz_range_ok(m->len, off, n))
@@ -75,13 +75,13 @@ int fz_predict_view(const struct fz_map *m, uint64_t off, uint64_t n, bool write
 	*alt = false;
 	if (!write) {
 		if (m->mode != MMAPIO_READ_ONLY && m->write_views > 0)
-			*alt = KNOWN_BUG_EDEADLK_UNDER_OWN_WRITE_VIEW;
+			*alt = fz_known[KB_EDEADLK_UNDER_OWN_WRITE_VIEW];
 		return fz_range_ok(m->len, off, n) ? 0 : -ERANGE;
 	}
 	if (m->mode == MMAPIO_READ_ONLY)
 		return -EACCES;
 	if (m->read_views > 0)
-		return KNOWN_BUG_WRITE_UNDER_OWN_READ_VIEW_HANGS ? FZ_SKIP : -EDEADLK;
+		return fz_known[KB_WRITE_UNDER_OWN_READ_VIEW_HANGS] ? FZ_SKIP : -EDEADLK;
 	if (m->write_views > 0)
 		return -EDEADLK;
 	return fz_range_ok(m->len, off, n) ? 0 : -ERANGE;
@@ -409,7 +409,7 @@ void fz_op_close(void)
 	m = &fz.map[s];
 	fz_quiesce(0, m->inode);
 	want = m->views || m->ring_counted || m->ring_uncounted ? -EBUSY : 0;
-	alt = want == -EBUSY && !m->views && !m->ring_counted && KNOWN_BUG_UNCOUNTED_RING_FLUSH;
+	alt = want == -EBUSY && !m->views && !m->ring_counted && fz_known[KB_UNCOUNTED_RING_FLUSH];
 	fz_trace("close map=%d (views %u, ring flushes %u+%u) -> %d", s, m->views, m->ring_counted,
 		 m->ring_uncounted, want);
 	rc = mmapio_close(m->map);
@@ -508,7 +508,7 @@ void fz_op_resize(void)
 		want = -EBUSY;
 	else
 		want = 0;
-	alt = want == -EBUSY && !m->views && !m->ring_counted && KNOWN_BUG_UNCOUNTED_RING_FLUSH;
+	alt = want == -EBUSY && !m->views && !m->ring_counted && fz_known[KB_UNCOUNTED_RING_FLUSH];
 	fz_trace("resize map=%d %llu -> %llu (file %llu, views %u) -> %d", s,
 		 (unsigned long long)m->len, (unsigned long long)n,
 		 (unsigned long long)fz_map_file_size(m), m->views, want);
@@ -778,7 +778,7 @@ void fz_op_atomic(void)
 		want = -EACCES;
 	else {
 		alt = m->mode != MMAPIO_READ_ONLY && m->write_views > 0 &&
-		      KNOWN_BUG_EDEADLK_UNDER_OWN_WRITE_VIEW;
+		      fz_known[KB_EDEADLK_UNDER_OWN_WRITE_VIEW];
 		if (!fz_range_ok(m->len, off, w))
 			want = -ERANGE;
 		else if (fz_access_class(m, off, w) != FZ_ACC_OK)

@@ -143,7 +143,7 @@ void fz_op_view_release(void)
 	}
 	v = &fz.view[vs];
 	m = &fz.map[v->map];
-	if (other && v->write && KNOWN_BUG_WRITE_VIEW_RELEASE_ON_OTHER_THREAD)
+	if (other && v->write && fz_known[KB_WRITE_VIEW_RELEASE_ON_OTHER_THREAD])
 		other = false;
 	fz_trace("view_release view=%d (map %d, %s)%s", vs, v->map, v->write ? "write" : "read",
 		 other ? " on another thread" : "");

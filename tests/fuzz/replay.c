@@ -3,7 +3,7 @@
  * Runs the fuzz target once over given inputs, without libFuzzer: the
  * corpus as a regression test in the normal build (meson test fuzz-corpus),
  * and a finding replayed under a debugger.  Arguments are files or
- * directories of files.  Exits 0 when every input passed; a mismatch
+ * directories of files (*.md files in them are notes, not inputs).  Exits 0 when every input passed; a mismatch
  * aborts, as it does under libFuzzer.
  */
 #include <dirent.h>
@@ -62,7 +62,10 @@ static int run_path(const char *path)
 	if (d == NULL)
 		return -1;
 	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
+		size_t len = strlen(e->d_name);
+
+		/* Dot files and the notes beside the inputs are no inputs. */
+		if (e->d_name[0] == '.' || (len > 3 && strcmp(e->d_name + len - 3, ".md") == 0))
 			continue;
 		snprintf(sub, sizeof(sub), "%s/%s", path, e->d_name);
 		if (stat(sub, &st) != 0 || !S_ISREG(st.st_mode))
