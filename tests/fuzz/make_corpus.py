@@ -197,7 +197,10 @@ class Seq:
         return self.op(RING_OPEN, [slot], [backend], [bad], [depth])
 
     def prep_create(self, r, path, sz, o=None):
-        return self.op(RING_PREP, [r], [0], [1], [path], [1] + sz, o or opts_null())
+        return self.op(RING_PREP, [r], [0], [1], [path], [2] + sz, o or opts_null())
+
+    def prep_create_huge(self, r, path):      # size UINT64_MAX
+        return self.op(RING_PREP, [r], [0], [1], [path], [1], opts_null())
 
     def prep_create_empty(self, r, path):
         return self.op(RING_PREP, [r], [0], [1], [path], [0], opts_null())
@@ -340,7 +343,8 @@ def seeds():
         q.prep_delete(0, P1).submit(0).ring_misc(0, 0).ring_misc(0, 1).peek(0, 1)
         q.wait(0, 8, 3, 4).ring_misc(0, 2).prep_create(0, P1, size("1"), opts(F_EXCL))
         q.prep_create_empty(0, PX).prep_copy(0, PD, P1).prep_flush(0, 0, off_end(), len_zero())
-        q.submit(0).wait(0, 8, 9, 0).wait(0, 2, 1, 1).peek(0).prep_delete(0, P0).ring_close(0)
+        q.submit(0).wait(0, 8, 9, 0).wait(0, 2, 1, 1).peek(0).prep_create_huge(0, P0)
+        q.prep_create_huge(0, P1).submit(0).wait(0, 8, 2, 4).prep_delete(0, P0).ring_close(0)
         q.check().close(0)
         s[name] = q
 
