@@ -750,6 +750,45 @@ static int atomic_call(mmapio_map *map, int op, unsigned w, uint64_t off, uint64
 	return rc;
 }
 
+/*
+ * Checks what a successful atomic call handed back (old: the word before,
+ * as the model had it) and applies what it stored.
+ */
+static void atomic_done(struct fz_map *m, int op, unsigned w, uint64_t off, uint64_t v,
+			uint64_t old, uint64_t got, uint64_t expected, bool null_arg, int rc)
+{
+	uint64_t mask = w == 4 ? UINT32_MAX : UINT64_MAX;
+
+	switch (op) {
+	case AT_LOAD:
+		if (got != old)
+			fz_fail("mmapio_atomic_load_u%u at %llu: %llu, the model says %llu", w * 8,
+				(unsigned long long)off, (unsigned long long)got,
+				(unsigned long long)old);
+		break;
+	case AT_STORE:
+		model_store_word(m, off, w, v);
+		break;
+	case AT_ADD:
+		if (!null_arg && got != old)
+			fz_fail("mmapio_atomic_fetch_add_u%u at %llu: old %llu, the model says %llu",
+				w * 8, (unsigned long long)off, (unsigned long long)got,
+				(unsigned long long)old);
+		model_store_word(m, off, w, (old + v) & mask);
+		break;
+	default:
+		if (expected != old)
+			fz_fail("mmapio_atomic_cas_u%u at %llu: *expected %llu, the word was %llu",
+				w * 8, (unsigned long long)off, (unsigned long long)expected,
+				(unsigned long long)old);
+		/* A compare-and-swap is a write access even when it fails (x86 cmpxchg). */
+		fz_cow_make_private(m, off, off + w);
+		if (rc == 1)
+			model_store_word(m, off, w, v);
+		break;
+	}
+}
+
 void fz_op_atomic(void)
 {
 	int s = fz_pick_map(), op, want, rc;
@@ -795,34 +834,6 @@ void fz_op_atomic(void)
 		 (unsigned long long)off, (unsigned long long)v, null_arg ? " NULL" : "", want);
 	rc = atomic_call(m->map, op, w, off, v, &expected, null_arg, &got);
 	fz_expect2("mmapio_atomic", rc, want, alt, -EDEADLK);
-	if (rc < 0)
-		return;
-	switch (op) {
-	case AT_LOAD:
-		if (got != old)
-			fz_fail("mmapio_atomic_load_u%u at %llu: %llu, the model says %llu", w * 8,
-				(unsigned long long)off, (unsigned long long)got,
-				(unsigned long long)old);
-		break;
-	case AT_STORE:
-		model_store_word(m, off, w, v & mask);
-		break;
-	case AT_ADD:
-		if (!null_arg && got != old)
-			fz_fail("mmapio_atomic_fetch_add_u%u at %llu: old %llu, the model says %llu",
-				w * 8, (unsigned long long)off, (unsigned long long)got,
-				(unsigned long long)old);
-		model_store_word(m, off, w, (old + v) & mask);
-		break;
-	default:
-		if (expected != old)
-			fz_fail("mmapio_atomic_cas_u%u at %llu: *expected %llu, the word was %llu",
-				w * 8, (unsigned long long)off, (unsigned long long)expected,
-				(unsigned long long)old);
-		/* A compare-and-swap is a write access even when it fails (x86 cmpxchg). */
-		fz_cow_make_private(m, off, off + w);
-		if (rc == 1)
-			model_store_word(m, off, w, v & mask);
-		break;
-	}
+	if (rc >= 0)
+		atomic_done(m, op, w, off, v & mask, old, got, expected, null_arg, rc);
 }

@@ -470,75 +470,96 @@ static int prep_flush(struct fz_ring *g, struct fz_rop *o, bool several)
 	return want;
 }
 
-/* Prepares a create, copy or delete; fills o.  Returns the prep's result. */
+/* Prepares a create; fills o.  Returns the prep's result. */
+static int prep_create(struct fz_ring *g, struct fz_rop *o, bool null_path)
+{
+	void *ud = (void *)(uintptr_t)o->id;
+	struct fz_opts opts;
+	uint8_t f = 0;
+	bool huge;
+	int want, rc;
+
+	o->kind = MMAPIO_OP_CREATE;
+	o->path = fz_pick_path();
+	f = fz_u8();
+	o->size = f % 16 == 0 ? 0 : f % 16 == 1 ? UINT64_MAX - f / 16 : fz_pick_size();
+	fz_pick_opts(&opts, o->size);
+	o->flags = opts.flags &
+		   (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE | MMAPIO_CREATE_DURABLE);
+	o->perm = opts.perm;
+	want = null_path || opts.bad ? -EINVAL : 0;
+	huge = want == 0 && o->size > (uint64_t)INT64_MAX;
+	if (huge && !fz_known[KB_RING_CREATE_HUGE_SIZE])
+		want = -EFBIG;
+	if (g->async && want == 0)
+		fz_quiesce(rop_paths(o), -1);
+	fz_trace("ring_prep_create ring=%d id=%llu path=%d size=%llu flags=%#x perm=%o -> %d",
+		 (int)(g - fz.ring), (unsigned long long)o->id, o->path, (unsigned long long)o->size,
+		 opts.flags, opts.perm, want);
+	rc = mmapio_ring_prep_create(g->ring, null_path ? NULL : fz.path[o->path], o->size, opts.p,
+				     ud);
+	/* The fix may refuse it as -EINVAL, as long as the prep call does. */
+	fz_expect2("mmapio_ring_prep_create", rc, want, huge && want < 0, -EINVAL);
+	return rc;
+}
+
+/* Prepares a copy; fills o.  Returns the prep's result. */
+static int prep_copy(struct fz_ring *g, struct fz_rop *o, bool null_path)
+{
+	void *ud = (void *)(uintptr_t)o->id;
+	uint8_t f;
+	int want;
+
+	o->kind = MMAPIO_OP_COPY;
+	o->src = fz_pick_path();
+	o->dst = fz_u8() % 4 == 0 ? fz_pick_path() : FZ_P1;
+	f = fz_u8();
+	o->flags = (f & 1 ? MMAPIO_COPY_OVERWRITE : 0) |
+		   ((f & 0x30) == 0x30 ? MMAPIO_COPY_DURABLE : 0);
+	want = null_path ? -EINVAL : 0;
+	if ((f & 0xc0) == 0xc0) {
+		o->flags |= 16;
+		want = -EINVAL;
+	}
+	if (g->async && want == 0)
+		fz_quiesce(rop_paths(o), -1);
+	fz_trace("ring_prep_copy ring=%d id=%llu %d -> %d flags=%#x -> %d", (int)(g - fz.ring),
+		 (unsigned long long)o->id, o->src, o->dst, o->flags, want);
+	fz_expect("mmapio_ring_prep_copy",
+		  mmapio_ring_prep_copy(g->ring, null_path ? NULL : fz.path[o->src], fz.path[o->dst],
+					o->flags, ud),
+		  want);
+	return want;
+}
+
+/* Prepares a delete; fills o.  Returns the prep's result. */
+static int prep_delete(struct fz_ring *g, struct fz_rop *o, bool null_path)
+{
+	void *ud = (void *)(uintptr_t)o->id;
+	int want = null_path ? -EINVAL : 0;
+
+	o->kind = MMAPIO_OP_DELETE;
+	o->path = fz_pick_path();
+	if (g->async && want == 0)
+		fz_quiesce(rop_paths(o), -1);
+	fz_trace("ring_prep_delete ring=%d id=%llu path=%d -> %d", (int)(g - fz.ring),
+		 (unsigned long long)o->id, o->path, want);
+	fz_expect("mmapio_ring_prep_delete",
+		  mmapio_ring_prep_delete(g->ring, null_path ? NULL : fz.path[o->path], ud), want);
+	return want;
+}
+
+/* Prepares a create, copy or delete (kind 0, 1, 2); fills o.  Returns the prep's result. */
 static int prep_path_op(struct fz_ring *g, struct fz_rop *o, int kind)
 {
 	bool null_path = fz_u8() % 16 == 0;
-	void *ud = (void *)(uintptr_t)o->id;
-	struct fz_opts opts;
-	bool huge;
-	uint8_t f;
-	int want, rc;
 
 	o->path = o->src = o->dst = -1;
-	switch (kind) {
-	case 0:
-		o->kind = MMAPIO_OP_CREATE;
-		o->path = fz_pick_path();
-		f = fz_u8();
-		o->size = f % 16 == 0 ? 0 : f % 16 == 1 ? UINT64_MAX - f / 16 : fz_pick_size();
-		fz_pick_opts(&opts, o->size);
-		o->flags = opts.flags & (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE |
-					 MMAPIO_CREATE_DURABLE);
-		o->perm = opts.perm;
-		want = null_path || opts.bad ? -EINVAL : 0;
-		huge = want == 0 && o->size > (uint64_t)INT64_MAX;
-		if (huge && !fz_known[KB_RING_CREATE_HUGE_SIZE])
-			want = -EFBIG;
-		if (g->async && want == 0)
-			fz_quiesce(rop_paths(o), -1);
-		fz_trace("ring_prep_create ring=%d id=%llu path=%d size=%llu flags=%#x perm=%o -> %d",
-			 (int)(g - fz.ring), (unsigned long long)o->id, o->path,
-			 (unsigned long long)o->size, opts.flags, opts.perm, want);
-		rc = mmapio_ring_prep_create(g->ring, null_path ? NULL : fz.path[o->path], o->size,
-					     opts.p, ud);
-		/* The fix may refuse it as -EINVAL, as long as the prep call does. */
-		fz_expect2("mmapio_ring_prep_create", rc, want, huge && want < 0, -EINVAL);
-		return rc;
-	case 1:
-		o->kind = MMAPIO_OP_COPY;
-		o->src = fz_pick_path();
-		o->dst = fz_u8() % 4 == 0 ? fz_pick_path() : FZ_P1;
-		f = fz_u8();
-		o->flags = (f & 1 ? MMAPIO_COPY_OVERWRITE : 0) |
-			   ((f & 0x30) == 0x30 ? MMAPIO_COPY_DURABLE : 0);
-		want = null_path ? -EINVAL : 0;
-		if ((f & 0xc0) == 0xc0) {
-			o->flags |= 16;
-			want = -EINVAL;
-		}
-		if (g->async && want == 0)
-			fz_quiesce(rop_paths(o), -1);
-		fz_trace("ring_prep_copy ring=%d id=%llu %d -> %d flags=%#x -> %d", (int)(g - fz.ring),
-			 (unsigned long long)o->id, o->src, o->dst, o->flags, want);
-		fz_expect("mmapio_ring_prep_copy",
-			  mmapio_ring_prep_copy(g->ring, null_path ? NULL : fz.path[o->src],
-						fz.path[o->dst], o->flags, ud),
-			  want);
-		return want;
-	default:
-		o->kind = MMAPIO_OP_DELETE;
-		o->path = fz_pick_path();
-		want = null_path ? -EINVAL : 0;
-		if (g->async && want == 0)
-			fz_quiesce(rop_paths(o), -1);
-		fz_trace("ring_prep_delete ring=%d id=%llu path=%d -> %d", (int)(g - fz.ring),
-			 (unsigned long long)o->id, o->path, want);
-		fz_expect("mmapio_ring_prep_delete",
-			  mmapio_ring_prep_delete(g->ring, null_path ? NULL : fz.path[o->path], ud),
-			  want);
-		return want;
-	}
+	if (kind == 0)
+		return prep_create(g, o, null_path);
+	if (kind == 1)
+		return prep_copy(g, o, null_path);
+	return prep_delete(g, o, null_path);
 }
 
 void fz_op_ring_prep(void)
