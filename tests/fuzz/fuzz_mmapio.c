@@ -254,6 +254,8 @@ uint64_t fz_pick_len(uint64_t len, uint64_t off)
 	case 1:
 	case 2:
 		v = fz_u32();
+		if (room == UINT64_MAX) /* a segment made by hand may be that long */
+			return v;
 		return room ? v % (room + 1) : v % 4;
 	case 3:
 		return 0;
