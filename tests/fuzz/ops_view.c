@@ -291,7 +291,8 @@ void fz_op_segment(void)
 		expect = (struct mmapio_segment){ fz.seg[src].s.map, abs, len };
 		seg_stored("mmapio_segment_sub", rc, &out, &expect, &sentinel);
 		break;
-	case 2: /* by hand, any range */
+	case 2: /* by hand, any range (and reserved words, if any, zero) */
+		memset(&out, 0, sizeof(out));
 		out.map = m->map;
 		out.off = fz_u8() & 1 ? fz_pick_off(UINT64_MAX) : fz_pick_off(m->len);
 		out.len = fz_pick_len(m->len, out.off);
