@@ -312,7 +312,6 @@ void fz_inode_set_size(int i, uint64_t n);
 void fz_inode_replace(int i, const struct fz_inode *from);
 void fz_witness_attach(int i, int path);
 void fz_witness_attach_missing(void);
-uint8_t fz_map_byte(const struct fz_map *m, uint64_t off);
 void fz_map_store(struct fz_map *m, uint64_t off, const uint8_t *src, size_t len);
 void fz_cow_make_private(struct fz_map *m, uint64_t lo, uint64_t hi);
 int fz_map_new(mmapio_map *map, enum mmapio_mode mode, int inode, unsigned flags,

@@ -352,15 +352,6 @@ uint64_t fz_map_file_size(const struct fz_map *m)
 	return fz.inode[m->inode].size;
 }
 
-uint8_t fz_map_byte(const struct fz_map *m, uint64_t off)
-{
-	const struct fz_inode *in = &fz.inode[m->inode];
-
-	if (m->mode == MMAPIO_COPY_ON_WRITE && m->priv_page[off / fz.page])
-		return m->priv[off];
-	return off < in->size ? in->data[off] : 0;
-}
-
 void fz_map_expected(const struct fz_map *m, uint64_t off, size_t n, uint8_t *out)
 {
 	const struct fz_inode *in = &fz.inode[m->inode];
