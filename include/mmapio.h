@@ -843,7 +843,9 @@ MMAPIO_EXPORT int mmapio_ring_prep_delete(mmapio_ring *ring, const char *path, v
 /*
  * Prepares mmapio_flush_range(map, off, len).  The map must stay open until
  * the completion is reaped: mmapio_close returns -EBUSY before then, and so
- * does mmapio_resize.  Returns 0; -EINVAL for NULL ring or map; -ERANGE
+ * does mmapio_resize.  A flush with nothing to sync (a read-only or
+ * copy-on-write map, or an empty range) completes in the ring without
+ * touching the map again, and so does not hold it.  Returns 0; -EINVAL for NULL ring or map; -ERANGE
  * for a range outside the map; -ENOMEM.  The completion carries what
  * mmapio_flush_range would return (0 for read-only and copy-on-write maps).
  * Never blocks.
