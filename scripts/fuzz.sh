@@ -47,7 +47,7 @@ main() {
 
 	# The build: clang, the target's feature on, everything else off.
 	opts=(-Dfuzz=enabled -Db_sanitize=address,undefined -Db_lundef=false -Dtests=disabled
-		-Dbenchmarks=disabled -Dexamples=false -Dbuildtype=debugoptimized)
+		-Dbenchmarks=disabled -Dexamples=disabled -Dbuildtype=debugoptimized)
 	if [ -f "$build/build.ninja" ]; then
 		meson setup --reconfigure "$build" "${opts[@]}" >"$build.setup.log" 2>&1
 	else
