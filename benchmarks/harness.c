@@ -15,7 +15,7 @@
 
 #include "bench.h"
 
-#define BENCH_MAX_RESULTS 128
+#define BENCH_MAX_RESULTS 192
 
 static struct bench_result results[BENCH_MAX_RESULTS];
 static unsigned nresults;
