@@ -58,7 +58,8 @@ enum bench_unit {
 	BENCH_FILES_S,   /* amount is files per run; higher is better */
 	BENCH_MS,        /* milliseconds per run; lower is better */
 	BENCH_NS_OP,     /* amount is operations per run; lower is better */
-	BENCH_US_OP      /* amount is operations per run; lower is better */
+	BENCH_US_OP,     /* amount is operations per run; lower is better */
+	BENCH_COMMITS_S  /* amount is commits per run; higher is better */
 };
 
 /*
@@ -209,6 +210,7 @@ int bench_w7(const struct bench_ctx *ctx);
 int bench_w8(const struct bench_ctx *ctx);
 int bench_w9(const struct bench_ctx *ctx);
 int bench_w10(const struct bench_ctx *ctx);
+int bench_w11(const struct bench_ctx *ctx);
 int bench_s1(const struct bench_ctx *ctx);
 /* S1's measured repetitions: single operations need more than --reps. */
 unsigned bench_s1_reps(const struct bench_opts *opts);

@@ -15,7 +15,7 @@
 
 #include "bench.h"
 
-#define BENCH_MAX_RESULTS 128
+#define BENCH_MAX_RESULTS 192
 
 static struct bench_result results[BENCH_MAX_RESULTS];
 static unsigned nresults;
@@ -91,6 +91,7 @@ const char *bench_unit_name(enum bench_unit unit)
 	case BENCH_MS: return "ms";
 	case BENCH_NS_OP: return "ns/op";
 	case BENCH_US_OP: return "us/op";
+	case BENCH_COMMITS_S: return "commits/s";
 	}
 	return "?";
 }
@@ -108,7 +109,7 @@ const char *bench_kind_name(enum bench_kind kind)
 
 bool bench_higher_is_better(enum bench_unit unit)
 {
-	return unit == BENCH_GBPS || unit == BENCH_FILES_S;
+	return unit == BENCH_GBPS || unit == BENCH_FILES_S || unit == BENCH_COMMITS_S;
 }
 
 unsigned bench_result_count(void)
@@ -153,6 +154,7 @@ static double metric(const struct bench_workload *w, uint64_t ns)
 	switch (w->unit) {
 	case BENCH_GBPS: return w->amount / t;               /* bytes per ns = GB/s */
 	case BENCH_FILES_S: return w->amount / (t / 1e9);
+	case BENCH_COMMITS_S: return w->amount / (t / 1e9);
 	case BENCH_MS: return t / 1e6;
 	case BENCH_NS_OP: return t / w->amount;
 	case BENCH_US_OP: return t / 1e3 / w->amount;
@@ -196,7 +198,7 @@ static void format_value(char *buf, size_t size, double v)
 
 void bench_print_table_head(void)
 {
-	printf("%-14s %-38s %10s %10s %10s  %-7s %6s\n", "workload", "variant", "median", "min",
+	printf("%-14s %-38s %10s %10s %10s  %-9s %6s\n", "workload", "variant", "median", "min",
 	       "max", "unit", "ratio");
 }
 
@@ -228,7 +230,7 @@ static void print_row(const struct bench_workload *w, const struct bench_result 
 		snprintf(ratio, sizeof(ratio), "%.2f", r->ratio);
 	else
 		snprintf(ratio, sizeof(ratio), "-");
-	printf("%-14s %-38s %10s %10s %10s  %-7s %6s", w->id, r->variant, med, lo, hi,
+	printf("%-14s %-38s %10s %10s %10s  %-9s %6s", w->id, r->variant, med, lo, hi,
 	       bench_unit_name(w->unit), ratio);
 	if (w->percentiles) {
 		format_value(med, sizeof(med), r->p99);

@@ -246,50 +246,66 @@ struct target {
 	bool at_most;
 	double goal;
 	const char *unit;       /* of an absolute bound */
+	/*
+	 * A second row of the same workload as b, or NULL: the ratio is then
+	 * taken against the better of the two (a commit has two hand-written
+	 * forms, and the ring has to beat the one an engine would pick).
+	 */
+	const char *b2;
 };
 
 static const struct target targets[] = {
 	{ "W1 views vs raw mmap", "W1", "mmapio_view_read 1 MiB + sum", NULL, "raw mmap + sum",
-	  STAT_MEDIAN, false, 0.95, NULL },
+	  STAT_MEDIAN, false, 0.95, NULL, NULL },
 	{ "W1 views vs pread loop", "W1", "mmapio_view_read 1 MiB + sum", NULL,
-	  "pread 1 MiB + sum", STAT_MEDIAN, false, 1.3, NULL },
+	  "pread 1 MiB + sum", STAT_MEDIAN, false, 1.3, NULL, NULL },
 	{ "W3 mmapio (io_uring) vs sparse mmap", "W3", "mmapio write+flush: io_uring", NULL,
-	  "ftruncate+mmap+memcpy+msync", STAT_MEDIAN, false, 1.3, NULL },
+	  "ftruncate+mmap+memcpy+msync", STAT_MEDIAN, false, 1.3, NULL, NULL },
 	{ "W4 io_uring vs loop, one dir", "W4/1dir", "ring create: io_uring", NULL,
-	  "open+fallocate+close loop", STAT_MEDIAN, false, 1.0, NULL },
+	  "open+fallocate+close loop", STAT_MEDIAN, false, 1.0, NULL, NULL },
 	{ "W4 io_uring vs loop, 8 dirs", "W4/8dirs", "ring create: io_uring", NULL,
-	  "open+fallocate+close loop", STAT_MEDIAN, false, 1.5, NULL },
+	  "open+fallocate+close loop", STAT_MEDIAN, false, 1.5, NULL, NULL },
 	{ "W5 io_uring vs copy_file_range", "W5", "ring copy: io_uring", NULL,
-	  "copy_file_range loop", STAT_MEDIAN, false, 1.25, NULL },
+	  "copy_file_range loop", STAT_MEDIAN, false, 1.25, NULL, NULL },
 	{ "W5 io_uring vs read/write loop", "W5", "ring copy: io_uring", NULL,
-	  "read/write loop 1 MiB", STAT_MEDIAN, false, 1.0, NULL },
+	  "read/write loop 1 MiB", STAT_MEDIAN, false, 1.0, NULL, NULL },
 	{ "W6 io_uring vs msync per range", "W6", "ring flush_ranges: io_uring", NULL,
-	  "msync(MS_SYNC) per range", STAT_MEDIAN, false, 4.0, NULL },
+	  "msync(MS_SYNC) per range", STAT_MEDIAN, false, 4.0, NULL, NULL },
 	{ "W7 io_uring overlap vs serial", "W7", "submit flush, compute, reap: io_uring", NULL,
-	  "msync(MS_SYNC), then compute", STAT_MEDIAN, false, 1.5, NULL },
+	  "msync(MS_SYNC), then compute", STAT_MEDIAN, false, 1.5, NULL, NULL },
 	{ "W8 read-write view, ns", "W8/view-rw-1t", "mmapio_view_write+release", NULL, NULL,
-	  STAT_MEDIAN, true, 30, "ns" },
+	  STAT_MEDIAN, true, 30, "ns", NULL },
 	{ "W8 read-only segment check, ns", "W8/seg-ro-1t", "mmapio_segment_sub", NULL, NULL,
-	  STAT_MEDIAN, true, 5, "ns" },
+	  STAT_MEDIAN, true, 5, "ns", NULL },
 	{ "W8 read view rw map, 2 threads", "W8/view-rw-2t", "mmapio_view_read+release", NULL,
-	  NULL, STAT_MEDIAN, true, 15, "ns" },
+	  NULL, STAT_MEDIAN, true, 15, "ns", NULL },
 	{ "W8 read view rw map, 2 vs 1 thread", "W8/view-rw-2t", "mmapio_view_read+release",
-	  "W8/view-rw-1t", "mmapio_view_read+release", STAT_MEDIAN, true, 1.5, NULL },
+	  "W8/view-rw-1t", "mmapio_view_read+release", STAT_MEDIAN, true, 1.5, NULL, NULL },
 	{ "W8 read view ro map, 2 threads", "W8/view-ro-2t", "mmapio_view_read+release", NULL,
-	  NULL, STAT_MEDIAN, true, 10, "ns" },
+	  NULL, STAT_MEDIAN, true, 10, "ns", NULL },
 	{ "W8 read view rw map, 2t, CPU time", "W8/view-rw-2t", "mmapio_view_read+release, CPU time", NULL,
-	  NULL, STAT_MEDIAN, true, 15, "ns" },
+	  NULL, STAT_MEDIAN, true, 15, "ns", NULL },
 	{ "W8 rw map, 2 vs 1 thread, CPU time", "W8/view-rw-2t",
 	  "mmapio_view_read+release, CPU time", "W8/view-rw-1t",
-	  "mmapio_view_read+release, CPU time", STAT_MEDIAN, true, 1.5, NULL },
+	  "mmapio_view_read+release, CPU time", STAT_MEDIAN, true, 1.5, NULL, NULL },
 	{ "W8 read view ro map, 2t, CPU time", "W8/view-ro-2t",
-	  "mmapio_view_read+release, CPU time", NULL, NULL, STAT_MEDIAN, true, 10, "ns" },
-	{ "W10 write p99, 1 reader", "W10/1reader", "mmapio_write, readers take views", NULL,
-	  NULL, STAT_P99, true, 1000, "us" },
-	{ "W10 write p99, 3 readers", "W10/3readers", "mmapio_write, readers take views", NULL,
-	  NULL, STAT_P99, true, 5000, "us" },
-	{ "W10 write max, 3 readers", "W10/3readers", "mmapio_write, readers take views", NULL,
-	  NULL, STAT_MAX, true, 50000, "us" },
+	  "mmapio_view_read+release, CPU time", NULL, NULL, STAT_MEDIAN, true, 10, "ns", NULL },
+	{ "W10 ring commit vs hand-written, N=16", "W10/16", "ring commit: io_uring", NULL,
+	  "msync per range + pwrite + fdatasync", STAT_MEDIAN, false, 1.3, NULL,
+	  "fdatasync + pwrite + fdatasync" },
+	{ "W10 ring commit vs hand-written, N=256", "W10/256", "ring commit: io_uring", NULL,
+	  "msync per range + pwrite + fdatasync", STAT_MEDIAN, false, 1.3, NULL,
+	  "fdatasync + pwrite + fdatasync" },
+	{ "W10 caller CPU/commit, ring vs hand, N=16", "W10/16-cpu", "ring commit: io_uring",
+	  NULL,
+	  "msync per range + pwrite + fdatasync", STAT_MEDIAN, true, 0.5, NULL,
+	  "fdatasync + pwrite + fdatasync" },
+	{ "W11 write p99, 1 reader", "W11/1reader", "mmapio_write, readers take views", NULL,
+	  NULL, STAT_P99, true, 1000, "us", NULL },
+	{ "W11 write p99, 3 readers", "W11/3readers", "mmapio_write, readers take views", NULL,
+	  NULL, STAT_P99, true, 5000, "us", NULL },
+	{ "W11 write max, 3 readers", "W11/3readers", "mmapio_write, readers take views", NULL,
+	  NULL, STAT_MAX, true, 50000, "us", NULL },
 };
 
 static double stat_of(const struct bench_result *r, enum target_stat stat)
@@ -304,6 +320,13 @@ static double target_value(const struct target *t)
 	const struct bench_result *b = t->b ? bench_result_find(t->id_b ? t->id_b : t->id, t->b)
 					    : NULL;
 
+	const struct bench_result *b2 = t->b2 ? bench_result_find(t->id_b ? t->id_b : t->id, t->b2)
+					      : NULL;
+
+	if (b2 && b2->ok && (!b || !b->ok ||
+			     (bench_higher_is_better(b2->unit) ? b2->median > b->median
+							       : b2->median < b->median)))
+		b = b2;
 	if (!a || !a->ok || (t->b && (!b || !b->ok)))
 		return -1;
 	if (!t->b)
@@ -333,7 +356,7 @@ void bench_print_targets(void)
 			snprintf(got, sizeof(got), "not measured");
 		else
 			snprintf(got, sizeof(got), "%.3f%s%s", v, t->b ? "" : " ", unit);
-		printf("  %-38s %-10s %14s  %s\n", t->label, goal, got,
+		printf("  %-44s %-10s %14s  %s\n", t->label, goal, got,
 		       v < 0 ? "" : target_met(t, v) ? "met" : "MISSED");
 	}
 }

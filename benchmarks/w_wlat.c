@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * W10: how long one 1-byte mmapio_write waits while other threads read the
+ * W11: how long one 1-byte mmapio_write waits while other threads read the
  * same read-write map, in microseconds per write (the median is the p50;
  * the row also prints the p99).
  *
  * Reader threads (0, 1, 3 or 7) take 64-byte read views back to back, each
  * view touched and released at once.  The writer writes one byte at a
- * random offset, then pauses W10_PAUSE_US so that the readers run at full
+ * random offset, then pauses W11_PAUSE_US so that the readers run at full
  * speed again before the next write; only the write is timed.  The floor
  * variant runs the same reader threads doing the same loop without views
  * (the bytes read through the base pointer): on a machine with fewer
@@ -26,25 +26,25 @@
 
 #include "bench.h"
 
-#define W10_LEN (1u << 20)
-#define W10_SPAN 64u
-#define W10_PAUSE_US 200
-#define W10_MAX_READERS 7u
-#define W10_REPS 1000u
-#define W10_REPS_QUICK 101u
+#define W11_LEN (1u << 20)
+#define W11_SPAN 64u
+#define W11_PAUSE_US 200
+#define W11_MAX_READERS 7u
+#define W11_REPS 1000u
+#define W11_REPS_QUICK 101u
 
 /* What the reader threads do; the writer's prepare sets it. */
 enum { READ_VIEWS, READ_PLAIN, READ_STOP };
 
-struct w10_shared {
+struct w11_shared {
 	mmapio_map *map;
 	unsigned char *base;
 	int mode;                  /* READ_*, atomic */
 	unsigned long bad;         /* views that failed or saw wrong bytes, atomic */
 };
 
-struct w10_var {
-	struct w10_shared *s;
+struct w11_var {
+	struct w11_shared *s;
 	int mode;                  /* what readers do while this variant writes */
 	uint64_t rng;
 	uint64_t off;              /* the last write's offset */
@@ -54,21 +54,21 @@ struct w10_var {
 /* Keeps a value alive without emitting any instruction for it. */
 #define KEEP(x) __asm__ volatile("" : : "r"(x) : "memory")
 
-static void *w10_reader(void *arg)
+static void *w11_reader(void *arg)
 {
-	struct w10_shared *s = arg;
+	struct w11_shared *s = arg;
 	uint64_t i = (uint64_t)(uintptr_t)&i >> 6; /* a different start per thread */
 	int mode;
 
 	while ((mode = __atomic_load_n(&s->mode, __ATOMIC_RELAXED)) != READ_STOP) {
-		uint64_t off = (i++ * W10_SPAN) & (W10_LEN - 1);
+		uint64_t off = (i++ * W11_SPAN) & (W11_LEN - 1);
 		struct mmapio_view v;
 
 		if (mode == READ_PLAIN) {
 			KEEP(((volatile unsigned char *)s->base)[off]);
 			continue;
 		}
-		if (mmapio_view_read(s->map, off, W10_SPAN, &v) != 0) {
+		if (mmapio_view_read(s->map, off, W11_SPAN, &v) != 0) {
 			__atomic_add_fetch(&s->bad, 1, __ATOMIC_RELAXED);
 			continue;
 		}
@@ -86,23 +86,23 @@ static void pause_us(long us)
 		;
 }
 
-static int w10_prepare(void *arg, unsigned rep)
+static int w11_prepare(void *arg, unsigned rep)
 {
-	struct w10_var *v = arg;
+	struct w11_var *v = arg;
 
 	(void)rep;
 	__atomic_store_n(&v->s->mode, v->mode, __ATOMIC_RELAXED);
-	pause_us(W10_PAUSE_US);
+	pause_us(W11_PAUSE_US);
 	return 0;
 }
 
-static int w10_run(void *arg, uint64_t *ns)
+static int w11_run(void *arg, uint64_t *ns)
 {
-	struct w10_var *v = arg;
+	struct w11_var *v = arg;
 	uint64_t t0;
 	int r;
 
-	v->off = bench_rand(&v->rng) & (W10_LEN - 1);
+	v->off = bench_rand(&v->rng) & (W11_LEN - 1);
 	v->val = (unsigned char)(1 + v->off % 251);
 	t0 = bench_now_ns();
 	r = mmapio_write(v->s->map, v->off, &v->val, 1);
@@ -110,9 +110,9 @@ static int w10_run(void *arg, uint64_t *ns)
 	return r < 0 ? bench_fail("mmapio_write", r) : 0;
 }
 
-static int w10_verify(void *arg)
+static int w11_verify(void *arg)
 {
-	struct w10_var *v = arg;
+	struct w11_var *v = arg;
 	unsigned long bad = __atomic_load_n(&v->s->bad, __ATOMIC_RELAXED);
 
 	if (bad)
@@ -132,44 +132,44 @@ static int prefault(mmapio_map *map)
 	static const unsigned char zero[4096];
 	int r = 0;
 
-	for (uint64_t off = 0; off < W10_LEN && r == 0; off += sizeof(zero))
+	for (uint64_t off = 0; off < W11_LEN && r == 0; off += sizeof(zero))
 		r = mmapio_write(map, off, zero, sizeof(zero));
 	return r;
 }
 
-/* Runs W10 with the given number of reader threads.  Returns 0 or -1. */
-static int w10_group(const struct bench_ctx *ctx, struct w10_shared *s, unsigned readers)
+/* Runs W11 with the given number of reader threads.  Returns 0 or -1. */
+static int w11_group(const struct bench_ctx *ctx, struct w11_shared *s, unsigned readers)
 {
 	struct bench_workload w = { .unit = BENCH_US_OP, .amount = 1, .percentiles = true };
-	struct w10_var v[2] = { { .s = s, .mode = READ_VIEWS, .rng = 10 },
+	struct w11_var v[2] = { { .s = s, .mode = READ_VIEWS, .rng = 10 },
 				{ .s = s, .mode = READ_PLAIN, .rng = 10 } };
-	pthread_t t[W10_MAX_READERS];
+	pthread_t t[W11_MAX_READERS];
 	unsigned started = 0;
 	char id[32];
 	int r = 0, status;
 
-	snprintf(id, sizeof(id), "W10/%ureader%s", readers, readers == 1 ? "" : "s");
+	snprintf(id, sizeof(id), "W11/%ureader%s", readers, readers == 1 ? "" : "s");
 	if (!bench_selected(ctx->opts, id))
 		return 0;
 	w.id = id;
-	w.reps = ctx->opts->quick ? W10_REPS_QUICK : W10_REPS;
+	w.reps = ctx->opts->quick ? W11_REPS_QUICK : W11_REPS;
 	if (ctx->opts->reps > w.reps)
 		w.reps = ctx->opts->reps;
 	snprintf(w.title, sizeof(w.title),
 		 "one 1-byte mmapio_write of a read-write map while %u thread%s read it (us per write)",
 		 readers, readers == 1 ? "" : "s");
 	if (readers == 0) {
-		bench_add_timed_variant(&w, "mmapio_write, no readers", BENCH_CORE, true, w10_prepare,
-					w10_run, w10_verify, &v[1]);
+		bench_add_timed_variant(&w, "mmapio_write, no readers", BENCH_CORE, true, w11_prepare,
+					w11_run, w11_verify, &v[1]);
 	} else {
 		bench_add_timed_variant(&w, "mmapio_write, readers take views", BENCH_CORE, false,
-					w10_prepare, w10_run, w10_verify, &v[0]);
+					w11_prepare, w11_run, w11_verify, &v[0]);
 		bench_add_timed_variant(&w, "mmapio_write, readers without views", BENCH_HAND, true,
-					w10_prepare, w10_run, w10_verify, &v[1]);
+					w11_prepare, w11_run, w11_verify, &v[1]);
 	}
 	__atomic_store_n(&s->mode, READ_PLAIN, __ATOMIC_RELAXED);
 	for (; started < readers && r == 0; started++)
-		r = pthread_create(&t[started], NULL, w10_reader, s);
+		r = pthread_create(&t[started], NULL, w11_reader, s);
 	if (r != 0) {
 		started--;
 		bench_failf("pthread_create: %s", strerror(r));
@@ -184,25 +184,25 @@ static int w10_group(const struct bench_ctx *ctx, struct w10_shared *s, unsigned
 	return status;
 }
 
-int bench_w10(const struct bench_ctx *ctx)
+int bench_w11(const struct bench_ctx *ctx)
 {
-	static const unsigned readers[] = { 0, 1, 3, W10_MAX_READERS };
-	struct w10_shared s = { 0 };
+	static const unsigned readers[] = { 0, 1, 3, W11_MAX_READERS };
+	struct w11_shared s = { 0 };
 	char *path;
 	int r, status = 0;
 
-	if (!bench_selected(ctx->opts, "W10"))
+	if (!bench_selected(ctx->opts, "W11"))
 		return 0;
-	path = bench_path(ctx->opts->dir, "w10");
-	if (!path || bench_make_file(path, W10_LEN, 10, NULL) < 0) {
-		bench_note_row("W10", "setup", path ? bench_last_error() : "out of memory", true);
+	path = bench_path(ctx->opts->dir, "w11");
+	if (!path || bench_make_file(path, W11_LEN, 10, NULL) < 0) {
+		bench_note_row("W11", "setup", path ? bench_last_error() : "out of memory", true);
 		free(path);
 		return -1;
 	}
 	r = mmapio_open(path, MMAPIO_READ_WRITE, NULL, &s.map);
 	if (r < 0) {
 		bench_fail("mmapio_open", r);
-		bench_note_row("W10", "setup", bench_last_error(), true);
+		bench_note_row("W11", "setup", bench_last_error(), true);
 		status = -1;
 		goto out;
 	}
@@ -211,13 +211,13 @@ int bench_w10(const struct bench_ctx *ctx)
 	r = prefault(s.map);
 	if (r < 0) {
 		bench_fail("mmapio_write", r);
-		bench_note_row("W10", "setup", bench_last_error(), true);
+		bench_note_row("W11", "setup", bench_last_error(), true);
 		status = -1;
 		mmapio_close(s.map);
 		goto out;
 	}
 	for (size_t i = 0; i < sizeof(readers) / sizeof(readers[0]) && !bench_stopping(); i++)
-		if (w10_group(ctx, &s, readers[i]) < 0)
+		if (w11_group(ctx, &s, readers[i]) < 0)
 			status = -1;
 	mmapio_close(s.map);
 out:
