@@ -150,7 +150,8 @@ void fz_pick_opts(struct fz_opts *f, uint64_t size_hint)
 		f->bad = true;
 		switch (fz_u8() % 3) {
 		case 0:
-			f->o.flags |= 1u << (4 + fz_u8() % 28);
+			/* Bit 4 is MMAPIO_CREATE_OR_OPEN, which the model leaves out. */
+			f->o.flags |= 1u << (5 + fz_u8() % 27);
 			break;
 		case 1:
 			f->o.reserved[fz_u8() % 6] = 1 + fz_u8();
