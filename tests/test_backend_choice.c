@@ -8,26 +8,11 @@
  * Without the filter, MMAPIO_BACKEND picks the backend.
  */
 #include "helpers.h"
+#include "seccomp_helpers.h"
 
-#include <linux/audit.h>
-#include <linux/filter.h>
 #include <linux/io_uring.h>
-#include <linux/seccomp.h>
-#include <stddef.h>
-#include <sys/prctl.h>
-#include <sys/syscall.h>
 
 TestSuite(backend_choice, .init = th_setup, .fini = th_teardown, .timeout = 60);
-
-#if defined(__x86_64__)
-#define TH_AUDIT_ARCH AUDIT_ARCH_X86_64
-#elif defined(__aarch64__)
-#define TH_AUDIT_ARCH AUDIT_ARCH_AARCH64
-#elif defined(__i386__)
-#define TH_AUDIT_ARCH AUDIT_ARCH_I386
-#elif defined(__riscv) && __riscv_xlen == 64
-#define TH_AUDIT_ARCH AUDIT_ARCH_RISCV64
-#endif
 
 /* Probes io_uring_setup directly: 0 when the kernel sets up a ring, else -errno. */
 static int probe_io_uring(void)
@@ -50,30 +35,14 @@ static int probe_io_uring(void)
 /* In a child: makes io_uring_setup fail with EPERM for this process. */
 static void deny_io_uring(void)
 {
-#if defined(TH_AUDIT_ARCH) && defined(__NR_io_uring_setup)
-	struct sock_filter filter[] = {
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, arch)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, TH_AUDIT_ARCH, 1, 0),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-		BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, nr)),
-		BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_io_uring_setup, 0, 1),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | (EPERM & SECCOMP_RET_DATA)),
-		BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
-	};
-	struct sock_fprog prog = {
-		.len = (unsigned short)(sizeof(filter) / sizeof(filter[0])),
-		.filter = filter,
-	};
+#ifdef __NR_io_uring_setup
 	int rc;
 
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		TH_CHILD_SKIP("prctl(PR_SET_NO_NEW_PRIVS): %s", strerror(errno));
-	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &prog, 0, 0) != 0)
-		TH_CHILD_SKIP("seccomp filters unavailable: %s", strerror(errno));
+	th_deny_syscall(__NR_io_uring_setup, EPERM);
 	rc = probe_io_uring();
 	TH_CHILD_CHECK(rc == -EPERM, "io_uring_setup under the filter gave %d", rc);
 #else
-	TH_CHILD_SKIP("no seccomp filter for this architecture");
+	TH_CHILD_SKIP("no io_uring_setup on this architecture");
 #endif
 }
 
