@@ -653,8 +653,11 @@ MMAPIO_EXPORT int mmapio_unlock(mmapio_map *map, uint64_t off, uint64_t len);
  * durable first with MMAPIO_COPY_DURABLE, and put in place with one
  * rename, so that dst is at every moment, across a crash too, either the
  * whole old file or the whole new one.  On any failure the old dst is byte
- * for byte what it was and no temporary is left (a crash before the rename
- * may leave a named temporary where O_TMPFILE is missing).  The new dst has
+ * for byte what it was and no temporary is left.  A crash can leave one
+ * file named ".<name>.mmapio-<pid>-<n>" beside dst (the copy between its
+ * naming and the rename, or the old file between the exchange and its
+ * removal); dst itself is never affected, and such files are safe to
+ * delete.  The new dst has
  * the caller's ownership, not the old one's.  With MMAPIO_COPY_DURABLE the
  * directory is synced after the rename; should that sync fail, the error
  * is returned although dst is already the new file.  A failed copy to a
