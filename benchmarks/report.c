@@ -343,7 +343,7 @@ static bool target_met(const struct target *t, double v)
 
 void bench_print_targets(void)
 {
-	printf("\ntargets (goals measured on this machine, not pass/fail tests):\n");
+	printf("\ngoals (measured on this machine in this run; a report, not a test):\n");
 	for (size_t i = 0; i < sizeof(targets) / sizeof(targets[0]); i++) {
 		const struct target *t = &targets[i];
 		const char *unit = t->b ? "x" : t->unit;
@@ -357,7 +357,7 @@ void bench_print_targets(void)
 		else
 			snprintf(got, sizeof(got), "%.3f%s%s", v, t->b ? "" : " ", unit);
 		printf("  %-44s %-10s %14s  %s\n", t->label, goal, got,
-		       v < 0 ? "" : target_met(t, v) ? "met" : "MISSED");
+		       v < 0 ? "" : target_met(t, v) ? "met" : "missed");
 	}
 }
 
