@@ -206,6 +206,7 @@ int bench_w3(const struct bench_ctx *ctx);
 int bench_w4(const struct bench_ctx *ctx);
 int bench_w5(const struct bench_ctx *ctx);
 int bench_w6(const struct bench_ctx *ctx);
+int bench_w6_dirty(const struct bench_ctx *ctx);
 int bench_w7(const struct bench_ctx *ctx);
 int bench_w8(const struct bench_ctx *ctx);
 int bench_w9(const struct bench_ctx *ctx);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mmapio-bench: runs workloads W1..W11 and S1 on the io_uring backend, the blocking
+ * mmapio-bench: runs workloads W1..W11 (W6 also on fully dirty maps) and S1 on the io_uring backend, the blocking
  * backend and plain hand-written system calls in one process and prints a
  * table of medians and ratios.  See usage() for the options and README.md
  * for what the figures mean.
@@ -29,7 +29,8 @@ static void usage(FILE *f)
 		"  --quick          small sizes: finishes in under 10 s\n"
 		"  --reps N         measured repetitions per variant, N >= 7 (default 7);\n"
 		"                   S1 measures single operations: max(N, 501), or 101 with --quick\n"
-		"  --size BYTES     large-file size for W1, W2, W5, W7; W3 and W6 use a quarter\n"
+		"  --size BYTES     large-file size for W1, W2, W5, W7 and the fully dirty W6\n"
+		"                   maps (W6/dirty-16, W6/dirty-many); W3 and W6 use a quarter\n"
 		"                   (default 256M; suffixes K, M, G)\n"
 		"  --files N        files for W4 and W9, dirty ranges for W6 (default 1000)\n"
 		"  --ops N          W8 operations per thread and run (default 1000000)\n"
@@ -188,7 +189,7 @@ int main(int argc, char **argv)
 	struct bench_opts opts = { .reps = 7, .queue_depth = 64 };
 	struct bench_ctx ctx = { .opts = &opts };
 	static int (*const workloads[])(const struct bench_ctx *) = {
-		bench_w1_w2, bench_w3, bench_w4, bench_w5, bench_w6, bench_w7, bench_w8, bench_w9,
+		bench_w1_w2, bench_w3, bench_w4, bench_w5, bench_w6, bench_w6_dirty, bench_w7, bench_w8, bench_w9,
 		bench_w10, bench_w11, bench_s1,
 	};
 	const char *parent = NULL;

@@ -271,6 +271,28 @@ static const struct target targets[] = {
 	  "read/write loop 1 MiB", STAT_MEDIAN, false, 1.0, NULL, NULL },
 	{ "W6 io_uring vs msync per range", "W6", "ring flush_ranges: io_uring", NULL,
 	  "msync(MS_SYNC) per range", STAT_MEDIAN, false, 4.0, NULL, NULL },
+	{ "W6 sparse, io_uring vs one fdatasync", "W6", "ring flush_ranges: io_uring", NULL,
+	  "one fdatasync", STAT_MEDIAN, false, 1.0, NULL, NULL },
+	{ "W6 sparse, blocking vs one fdatasync", "W6", "ring flush_ranges: blocking", NULL,
+	  "one fdatasync", STAT_MEDIAN, false, 1.0, NULL, NULL },
+	{ "W6 dirty map, 16 ranges: io_uring vs fdatasync", "W6/dirty-16",
+	  "ring flush_ranges: io_uring", NULL, "one fdatasync", STAT_MEDIAN, false, 5.0, NULL,
+	  NULL },
+	{ "W6 dirty map, 16 ranges: blocking vs fdatasync", "W6/dirty-16",
+	  "ring flush_ranges: blocking", NULL, "one fdatasync", STAT_MEDIAN, false, 5.0, NULL,
+	  NULL },
+	{ "W6 dirty map, 16 ranges: io_uring vs msync each", "W6/dirty-16",
+	  "ring flush_ranges: io_uring", NULL, "msync(MS_SYNC) per range", STAT_MEDIAN, false,
+	  2.0, NULL, NULL },
+	{ "W6 dirty map, 16 ranges: blocking vs msync each", "W6/dirty-16",
+	  "ring flush_ranges: blocking", NULL, "msync(MS_SYNC) per range", STAT_MEDIAN, false,
+	  2.0, NULL, NULL },
+	{ "W6 dirty map, 1000 ranges: io_uring vs fdatasync", "W6/dirty-many",
+	  "ring flush_ranges: io_uring", NULL, "one fdatasync", STAT_MEDIAN, false, 1.0, NULL,
+	  NULL },
+	{ "W6 dirty map, 1000 ranges: blocking vs fdatasync", "W6/dirty-many",
+	  "ring flush_ranges: blocking", NULL, "one fdatasync", STAT_MEDIAN, false, 1.0, NULL,
+	  NULL },
 	{ "W7 io_uring overlap vs serial", "W7", "submit flush, compute, reap: io_uring", NULL,
 	  "msync(MS_SYNC), then compute", STAT_MEDIAN, false, 1.5, NULL, NULL },
 	{ "W8 read-write view, ns", "W8/view-rw-1t", "mmapio_view_write+release", NULL, NULL,
@@ -356,7 +378,7 @@ void bench_print_targets(void)
 			snprintf(got, sizeof(got), "not measured");
 		else
 			snprintf(got, sizeof(got), "%.3f%s%s", v, t->b ? "" : " ", unit);
-		printf("  %-44s %-10s %14s  %s\n", t->label, goal, got,
+		printf("  %-50s %-10s %14s  %s\n", t->label, goal, got,
 		       v < 0 ? "" : target_met(t, v) ? "met" : "missed");
 	}
 }

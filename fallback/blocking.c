@@ -44,11 +44,15 @@ static int run_create(const struct mmapio__op *op)
 /*
  * Makes a flush range durable: msync(MS_SYNC) over the mapping where the
  * ring gave an address (the kernel then runs vfs_fsync_range over exactly
- * that range, data only), else fdatasync of the whole file.  Returns 0 or
- * -errno.
+ * that range, data only), else fdatasync of the whole file.  Several ranges
+ * (prep_flush_ranges) go to the platform together, which waits for the
+ * disk once for all of them where it can.  Returns 0 or -errno.
  */
 static int run_flush(const struct mmapio__op *op)
 {
+	if (op->u.flush.addr != NULL && op->u.flush.nranges > 0)
+		return mmapio__plat_sync_ranges(op->u.flush.fd, op->u.flush.addr, op->u.flush.off,
+						op->u.flush.ranges, op->u.flush.nranges);
 	if (op->u.flush.addr != NULL)
 		return mmapio__plat_sync_range(op->u.flush.fd, op->u.flush.addr,
 					       (size_t)op->u.flush.len);

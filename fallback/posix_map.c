@@ -266,6 +266,61 @@ MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
 	return rc;
 }
 
+/*
+ * msync(MS_SYNC) of each range in turn, the portable way: each waits for
+ * the disk on its own.  On macOS, where msync stops at the drive's cache,
+ * one F_FULLFSYNC after the last covers them all.
+ */
+static int sync_each_range(int fd, unsigned char *addr, uint64_t off,
+			   const struct mmapio_range *ranges, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		rc = mmapio__sys.msync(addr + (ranges[i].off - off), (size_t)ranges[i].len,
+				       MS_SYNC);
+	if (rc == 0 && MMAPIO_APPLE)
+		rc = mmapio__plat_sync_file(fd);
+	return rc;
+}
+
+/*
+ * Linux: every range's write-back is started before the first is waited
+ * for, so that the disk has all of them queued at once; then each is
+ * written (what was dirtied meanwhile) and waited for.  The ranges are
+ * clean after that, so msync(MS_SYNC) of the first (vfs_fsync_range over
+ * it) writes only the inode's metadata and flushes the disk's cache: one
+ * flush for all the ranges instead of one per range, which is what a
+ * thousand msyncs spend their time on.  A kernel or filter without
+ * sync_file_range (-ENOSYS from the first call) gets msync of each.
+ */
+static int sync_ranges_grouped(int fd, unsigned char *addr, uint64_t off,
+			       const struct mmapio_range *ranges, size_t n)
+{
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && rc == 0; i++)
+		rc = mmapio__sys.writeback(fd, ranges[i].off, ranges[i].len);
+	if (rc == -ENOSYS && i == 1)
+		return sync_each_range(fd, addr, off, ranges, n);
+	for (i = 0; i < n && rc == 0; i++)
+		rc = mmapio__sys.writeback_wait(fd, ranges[i].off, ranges[i].len);
+	if (rc == 0)
+		rc = mmapio__sys.msync(addr + (ranges[0].off - off), (size_t)ranges[0].len,
+				       MS_SYNC);
+	return rc;
+}
+
+MMAPIO_INTERNAL int mmapio__plat_sync_ranges(int fd, void *addr, uint64_t off,
+					     const struct mmapio_range *ranges, size_t n)
+{
+	if (!MMAPIO_LINUX)
+		return sync_each_range(fd, addr, off, ranges, n);
+	return sync_ranges_grouped(fd, addr, off, ranges, n);
+}
+
 MMAPIO_INTERNAL int mmapio__plat_writeback_start(int fd, void *addr, size_t len, uint64_t off)
 {
 	int rc = mmapio__sys.writeback(fd, off, len);

@@ -376,6 +376,26 @@ static int real_writeback(int fd, uint64_t off, uint64_t len)
 #endif
 }
 
+/* Returns 0, -EINVAL for a range off_t cannot hold, -ENOSYS off Linux, or -errno. */
+static int real_writeback_wait(int fd, uint64_t off, uint64_t len)
+{
+#if MMAPIO_LINUX
+	const unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+			       SYNC_FILE_RANGE_WAIT_AFTER;
+	int rc;
+
+	if (off > OFF_MAX || len > OFF_MAX - off)
+		return -EINVAL;
+	do
+		rc = sync_file_range(fd, (off_t)off, (off_t)len, flags);
+	while (rc < 0 && errno == EINTR);
+	return rc < 0 ? neg_errno() : 0;
+#else
+	(void)fd, (void)off, (void)len;
+	return -ENOSYS;
+#endif
+}
+
 /*
  * Returns 0, -EAGAIN for a conflict without wait, -EINTR when a signal
  * ended the wait (not retried: the caller decides), -EINVAL for a range
@@ -457,6 +477,7 @@ static int real_tls_key_create(pthread_key_t *key, void (*destructor)(void *))
 		.ficlone = real_ficlone, .unlinkat = real_unlinkat,           \
 		.renameat = real_renameat, .linkat = real_linkat,             \
 		.renameat2 = real_renameat2, .writeback = real_writeback,     \
+		.writeback_wait = real_writeback_wait,                        \
 		.setlk = real_setlk,                                          \
 		.fchmod = real_fchmod,                                        \
 		.tls_key_create = real_tls_key_create,                        \

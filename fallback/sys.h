@@ -57,6 +57,12 @@ struct mmapio__sys {
 	/* sync_file_range(SYNC_FILE_RANGE_WRITE); -ENOSYS elsewhere. */
 	int (*writeback)(int fd, uint64_t off, uint64_t len);
 	/*
+	 * sync_file_range(SYNC_FILE_RANGE_WAIT_BEFORE | _WRITE | _WAIT_AFTER):
+	 * writes what is still dirty and waits for the range's write-back,
+	 * without metadata or the disk's cache; -ENOSYS elsewhere.
+	 */
+	int (*writeback_wait)(int fd, uint64_t off, uint64_t len);
+	/*
 	 * Sets a byte-range lock: type 0 unlock, 1 shared, 2 exclusive; wait
 	 * or fail with -EAGAIN; ofd: an open-file-description lock (Linux)
 	 * rather than a process's.

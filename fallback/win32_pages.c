@@ -66,6 +66,27 @@ MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len)
 }
 
 /*
+ * FlushViewOfFile of each range starts all their writes; one
+ * FlushFileBuffers then waits for the disk once for all of them.
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_ranges(int fd, void *addr, uint64_t off,
+					     const struct mmapio_range *ranges, size_t n)
+{
+	HANDLE h = mmapio__w32_handle(fd);
+	size_t i;
+	int r = 0;
+
+	if (h == NULL)
+		return -EBADF;
+	for (i = 0; i < n && r == 0; i++)
+		r = mmapio__w32.flush_view((unsigned char *)addr + (ranges[i].off - off),
+					   (size_t)ranges[i].len);
+	if (r == 0)
+		r = mmapio__w32.flush_file(h);
+	return r;
+}
+
+/*
  * FlushViewOfFile alone starts writing the dirty pages of the range back
  * and returns without FlushFileBuffers' wait for the disk.
  */

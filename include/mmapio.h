@@ -857,11 +857,41 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uin
 					 uint64_t len, void *user_data);
 
 /*
- * Prepares one flush covering n ranges of map: they are coalesced and made
- * durable with as few data syncs as possible, and complete as one
- * operation.  The array is read during the call only.  Returns 0; -EINVAL
- * for NULL ring, map or ranges, or n == 0; -ERANGE when any range is
- * outside the map; -ENOMEM.  Never blocks.
+ * Prepares one flush of n ranges of map, completing as one operation: when
+ * it completes with 0 the bytes of every range are durable, as after
+ * mmapio_flush_range of each.  Only the ranges are written back, not the
+ * pages between them (in a map dirty elsewhere, a sync of their span would
+ * write back everything in it).  The ranges may come in any order and
+ * overlap; empty ones are skipped (only empty ones: the completion carries
+ * what an empty mmapio_flush_range would).
+ *
+ * Merge rule: each range is rounded out to whole pages, they are sorted by
+ * offset, and two become one when the gap between them is at most one page
+ * (0 when they touch or overlap); nothing else is merged.  The kernel
+ * writes back whole page-cache folios, so a 4 KiB range can take up to the
+ * folio that holds it (ext4 makes folios of up to 2 MiB) to the disk.
+ *
+ * The sequence, and why it is durable: write-back of every merged range is
+ * started, then each is written again where it was dirtied meanwhile and
+ * waited for (sync_file_range WRITE, then WAIT_BEFORE | WRITE |
+ * WAIT_AFTER), and finally one ranged data sync over the first range
+ * (msync(MS_SYNC), vfs_fsync_range), which finds it clean and so only
+ * writes the file's metadata and flushes the disk's cache, once for all
+ * the ranges whose writes have finished by then.  On io_uring the
+ * requests of each step are in flight together (IORING_OP_SYNC_FILE_RANGE,
+ * then one IORING_OP_FSYNC with IORING_FSYNC_DATASYNC), ordered after
+ * nothing else in the ring; a kernel without IORING_OP_SYNC_FILE_RANGE
+ * runs the operation on the blocking engine, which makes the same calls.
+ * Where the platform has no sync_file_range (macOS, the BSDs) each range
+ * is msync(MS_SYNC)ed in turn (on macOS one F_FULLFSYNC follows); on
+ * Windows each is FlushViewOfFile'd and one FlushFileBuffers follows.
+ *
+ * The first failure stops the sequence and is the completion's result; a
+ * write-back error sticks to the map as for mmapio_flush_range.  The
+ * operation completes exactly once, whatever fails.  The array is read
+ * during the call only.  Returns 0; -EINVAL for NULL ring, map or ranges,
+ * or n == 0; -ERANGE when any range is outside the map; -ENOMEM.  Never
+ * blocks.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *map,
 						const struct mmapio_range *ranges, size_t n,

@@ -53,6 +53,16 @@ struct mmapio__op {
 			void *addr;        /* mapping address of off (page aligned), or NULL */
 			uint64_t off;      /* page aligned */
 			uint64_t len;      /* page-rounded, > 0; may exceed 32 bits */
+			/*
+			 * prep_flush_ranges: nranges >= 2 page-aligned,
+			 * sorted, disjoint ranges inside [off, off + len)
+			 * (their span, of which addr is the start), each to be
+			 * made durable on its own; the pages between them need
+			 * not be.  A heap array the op owns (mmapio__op_free
+			 * frees it).  NULL and 0: the one range [off, off + len).
+			 */
+			struct mmapio_range *ranges;
+			size_t nranges;
 		} flush;
 		struct {
 			int fd;            /* the map's descriptor, valid until done() */

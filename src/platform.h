@@ -388,6 +388,22 @@ MMAPIO_INTERNAL void mmapio__plat_unmap(struct mmapio__mapping *m);
 MMAPIO_INTERNAL int mmapio__plat_sync_range(int fd, void *addr, size_t len);
 
 /*
+ * Makes the n ranges (file offsets, page aligned, sorted, disjoint, n >= 1)
+ * of a mapping of fd durable, as mmapio__plat_sync_range of each would,
+ * with one wait for the disk instead of one per range where the platform
+ * can: on Linux write-back of every range is started (sync_file_range
+ * WRITE), then each is waited for (WAIT_BEFORE | WRITE | WAIT_AFTER), then
+ * one msync(MS_SYNC) of the first range, clean by then, writes the file's
+ * metadata and flushes the disk's cache once; elsewhere mmapio__plat_sync_range
+ * of each range (Windows: FlushViewOfFile of each, then one
+ * FlushFileBuffers).  addr is the mapping address of file offset off, and
+ * every range lies in the mapping.  Stops at the first failure.  Returns 0
+ * or -errno.
+ */
+MMAPIO_INTERNAL int mmapio__plat_sync_ranges(int fd, void *addr, uint64_t off,
+					     const struct mmapio_range *ranges, size_t n);
+
+/*
  * Gives the kernel advice about [addr, addr + len) (page aligned).  Returns
  * 0; -ENOTSUP for advice the platform or kernel does not know; -EFAULT when
  * populating hit a page past the end of the file; or -errno.

@@ -115,6 +115,8 @@ MMAPIO_INTERNAL void mmapio__op_free(struct mmapio__op *op)
 		free(op->u.sync_dir.path);
 		break;
 	case MMAPIO_OP_FLUSH:
+		free(op->u.flush.ranges);
+		break;
 	case MMAPIO_OP_WRITE:
 		break;
 	}

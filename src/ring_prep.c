@@ -104,19 +104,89 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush(mmapio_ring *ring, mmapio_map *map, uin
 }
 
 /*
- * The ranges are coalesced into their bounding span, [lowest offset,
- * highest end), and made durable with one data sync.  Each range sync costs
- * the device one cache flush however little it writes, so one covering sync
- * is the fewest there can be; the clean pages between the ranges cost only
- * a page-cache lookup.  Finding the span needs no sorting, so the array is
- * read once and nothing is allocated for it.
+ * The merge rule of mmapio_ring_prep_flush_ranges: after page rounding, two
+ * ranges sorted by offset become one when the gap between the end of one
+ * and the start of the next is at most this many pages (0: they touch or
+ * overlap).  One page between two ranges is written in the same request as
+ * its neighbours and costs less than the requests of another range; a
+ * wider gap may hold dirty pages that are not the caller's to write.
+ */
+#define FLUSH_MERGE_GAP_PAGES 1u
+
+/* Orders ranges by offset, for qsort. */
+static int range_cmp(const void *a, const void *b)
+{
+	const struct mmapio_range *x = a, *y = b;
+
+	return x->off < y->off ? -1 : x->off > y->off;
+}
+
+/*
+ * Copies the non-empty ranges to the heap, page-rounded, sorted and merged
+ * by the rule above (FLUSH_MERGE_GAP_PAGES).  Returns the number of merged
+ * ranges (0 when every range is empty, with *out NULL), or -ENOMEM.
+ */
+static long long merge_ranges(const struct mmapio_range *ranges, size_t n,
+			      struct mmapio_range **out)
+{
+	uint64_t page = mmapio__plat_page_size(), gap = FLUSH_MERGE_GAP_PAGES * page;
+	struct mmapio_range *r;
+	size_t i, m = 0;
+
+	*out = NULL;
+	for (i = 0; i < n; i++)
+		m += ranges[i].len != 0;
+	if (m == 0)
+		return 0;
+	r = malloc(m * sizeof(*r));
+	if (r == NULL)
+		return -ENOMEM;
+	m = 0;
+	for (i = 0; i < n; i++) {
+		uint64_t end;
+
+		if (ranges[i].len == 0)
+			continue;
+		/* Checked to lie within the map, so rounding up cannot overflow. */
+		end = (ranges[i].off + ranges[i].len + page - 1) & ~(page - 1);
+		r[m].off = ranges[i].off & ~(page - 1);
+		r[m].len = end; /* the end, until merged */
+		m++;
+	}
+	qsort(r, m, sizeof(*r), range_cmp);
+	n = m;
+	m = 0;
+	for (i = 1; i < n; i++) {
+		if (r[i].off <= r[m].len + gap) {
+			if (r[i].len > r[m].len)
+				r[m].len = r[i].len;
+		} else {
+			r[++m] = r[i];
+		}
+	}
+	m++;
+	for (i = 0; i < m; i++)
+		r[i].len -= r[i].off;
+	*out = r;
+	return (long long)m;
+}
+
+/*
+ * The ranges are page-rounded, sorted and merged where they touch or lie
+ * within FLUSH_MERGE_GAP_PAGES pages of each other; the engine then writes
+ * back each merged range on its own (not their span, which in a map dirty
+ * elsewhere would write back everyone's pages) and waits for the disk once
+ * for all of them, in one operation with one completion.  One merged range
+ * is a plain flush of it.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *map,
 						const struct mmapio_range *ranges, size_t n,
 						void *user_data)
 {
-	uint64_t map_len, lo = UINT64_MAX, hi = 0;
+	struct mmapio_range *merged;
 	struct mmapio__op *op;
+	uint64_t map_len, lo, hi;
+	long long m;
 	size_t i;
 	int r;
 
@@ -127,20 +197,32 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *m
 		r = mmapio__check_range(map_len, ranges[i].off, ranges[i].len);
 		if (r < 0)
 			return r;
-		if (ranges[i].len == 0)
-			continue;
-		if (ranges[i].off < lo)
-			lo = ranges[i].off;
-		if (ranges[i].off + ranges[i].len > hi)
-			hi = ranges[i].off + ranges[i].len;
 	}
+	m = merge_ranges(ranges, n, &merged);
+	if (m < 0)
+		return (int)m;
 	/* Only empty ranges: an empty flush at the first one's offset. */
-	if (hi == 0)
+	if (m == 0) {
 		r = mmapio__flush_op(map, ranges[0].off, 0, &op);
-	else
-		r = mmapio__flush_op(map, lo, hi - lo, &op);
-	if (r < 0)
+		return r < 0 ? r : ring_add(ring, op, user_data);
+	}
+	lo = merged[0].off;
+	hi = merged[m - 1].off + merged[m - 1].len;
+	if (hi > map_len)
+		hi = map_len; /* the last page of an unaligned map; prepare rounds again */
+	r = mmapio__flush_op(map, lo, hi - lo, &op);
+	if (r < 0) {
+		free(merged);
 		return r;
+	}
+	if (m == 1 || mmapio__op_is_local(op)) {
+		free(merged);
+	} else {
+		/* The last range ends where the span prepare rounded does. */
+		merged[m - 1].len = op->u.flush.off + op->u.flush.len - merged[m - 1].off;
+		op->u.flush.ranges = merged;
+		op->u.flush.nranges = (size_t)m;
+	}
 	return ring_add(ring, op, user_data);
 }
 

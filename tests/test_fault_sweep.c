@@ -102,7 +102,7 @@ enum entry {
 	E_FDATASYNC, E_DUPFD, E_FCNTL_GETFL, E_MMAP, E_MUNMAP, E_MREMAP, E_MSYNC,
 	E_MADVISE, E_MLOCK, E_MUNLOCK, E_MINCORE, E_PREAD, E_PWRITE,
 	E_COPY_FILE_RANGE, E_FICLONE, E_UNLINKAT, E_RENAMEAT, E_RENAMEAT2, E_WRITEBACK,
-	E_SETLK, E_LINKAT, E_FCHMOD, E_TLS_KEY_CREATE, E_COUNT
+	E_WRITEBACK_WAIT, E_SETLK, E_LINKAT, E_FCHMOD, E_TLS_KEY_CREATE, E_COUNT
 };
 
 /* A new table entry must be wrapped here too, or the sweep would miss it. */
@@ -200,6 +200,7 @@ static const struct entry_info entry_infos[E_COUNT] = {
 	[E_RENAMEAT] = { "renameat", f_rename, false },
 	[E_RENAMEAT2] = { "renameat2", f_rename, false },
 	[E_WRITEBACK] = { "writeback", f_writeback, false },
+	[E_WRITEBACK_WAIT] = { "writeback_wait", f_sync, true },
 	[E_SETLK] = { "setlk", f_setlk, false },
 	[E_LINKAT] = { "linkat", f_linkat, false },
 	[E_FCHMOD] = { "fchmod", f_fchmod, false },
@@ -565,6 +566,13 @@ static int w_writeback(int fd, uint64_t off, uint64_t len)
 	return f ? -f->err : real_sys.writeback(fd, off, len);
 }
 
+static int w_writeback_wait(int fd, uint64_t off, uint64_t len)
+{
+	const struct fault *f = hit(E_WRITEBACK_WAIT);
+
+	return f ? -f->err : real_sys.writeback_wait(fd, off, len);
+}
+
 static int w_setlk(int fd, int type, bool wait, bool ofd, uint64_t off, uint64_t len)
 {
 	const struct fault *f = hit(E_SETLK);
@@ -623,6 +631,7 @@ static void install_wrappers(void)
 	mmapio__sys.renameat = w_renameat;
 	mmapio__sys.renameat2 = w_renameat2;
 	mmapio__sys.writeback = w_writeback;
+	mmapio__sys.writeback_wait = w_writeback_wait;
 	mmapio__sys.setlk = w_setlk;
 	mmapio__sys.linkat = w_linkat;
 	mmapio__sys.tls_key_create = w_tls_key_create;
@@ -1471,6 +1480,23 @@ static void setup_map_dirty(struct ctx *c)
 	memcpy(c->want + pg + 5, buf, sizeof(buf));
 }
 
+/* A map with bytes of its first and last pages changed through mmapio_write. */
+static void setup_map_dirty_ends(struct ctx *c)
+{
+	unsigned char buf[100];
+	int rc;
+
+	setup_map_rw(c);
+	fill(buf, sizeof(buf), 0, SEED_NEW);
+	rc = mmapio_write(c->map, 0, buf, sizeof(buf));
+	if (rc == 0)
+		rc = mmapio_write(c->map, 3 * pg + 5, buf, 50);
+	if (rc < 0)
+		setup_fail(c, "mmapio_write", rc);
+	memcpy(c->want, buf, sizeof(buf));
+	memcpy(c->want + 3 * pg + 5, buf, 50);
+}
+
 /* Checks map and file against the model, whatever the operation returned. */
 static void check_map_and_file(struct ctx *c, int rc)
 {
@@ -2139,9 +2165,10 @@ static int prep_flush(struct ctx *c)
 	return mmapio_ring_prep_flush(c->ring, c->map, 0, mmapio_len(c->map), c);
 }
 
+/* Pages 0 and 3, two pages apart: two ranges, as setup_map_dirty_ends dirtied them. */
 static int prep_flush_ranges(struct ctx *c)
 {
-	const struct mmapio_range r[2] = { { 0, 100 }, { pg + 5, 300 } };
+	const struct mmapio_range r[2] = { { 3 * pg + 5, 50 }, { 0, 100 } };
 
 	return mmapio_ring_prep_flush_ranges(c->ring, c->map, r, 2, c);
 }
@@ -2319,7 +2346,7 @@ static const struct scenario scenarios[] = {
 	  check_delete, 0, 0 },
 	{ "ring_flush", "completion", ENG_BLOCKING, 0, setup_map_dirty, run_ring_flush,
 	  check_flush, 0, 0 },
-	{ "ring_flush_ranges", "completion", ENG_BLOCKING, 0, setup_map_dirty,
+	{ "ring_flush_ranges", "completion", ENG_BLOCKING, 0, setup_map_dirty_ends,
 	  run_ring_flush_ranges, check_flush, 0, 0 },
 	/* The same on io_uring, where it can be set up. */
 	{ "uring_copy_large_new", "mmapio_copy", ENG_URING, S_DEFAULT_RING, setup_copy_big,
@@ -2343,7 +2370,7 @@ static const struct scenario scenarios[] = {
 	  check_delete, 0, 0 },
 	{ "uring_ring_flush", "completion", ENG_URING, 0, setup_map_dirty, run_ring_flush,
 	  check_flush, 0, 0 },
-	{ "uring_ring_flush_ranges", "completion", ENG_URING, 0, setup_map_dirty,
+	{ "uring_ring_flush_ranges", "completion", ENG_URING, 0, setup_map_dirty_ends,
 	  run_ring_flush_ranges, check_flush, 0, 0 },
 };
 

@@ -28,7 +28,8 @@
  *   create   OPEN STAT ALLOC TRUNC FSYNC CLOSE DOPEN DFSYNC DCLOSE UNLINK
  *   copy     READ WRITE FSYNC DOPEN DFSYNC DCLOSE UNLINK
  *   delete   UNLINK
- *   flush    FSYNC (one per part of at most 2 GiB)
+ *   flush    FSYNC (one per part of at most 2 GiB); with several ranges
+ *            SYNC_RANGE (each part twice: start, then wait) and one FSYNC
  *   write    WRITE (one per short write)
  *   rename   RENAME DOPEN DFSYNC DCLOSE (the directory steps when durable)
  *   sync_dir DOPEN DFSYNC DCLOSE
@@ -53,6 +54,7 @@ enum mmapio__ur_step {
 	MMAPIO__UR_WRITE,
 	MMAPIO__UR_GATE,   /* the engine's own: the gate read below */
 	MMAPIO__UR_RENAME,
+	MMAPIO__UR_SYNC_RANGE, /* IORING_OP_SYNC_FILE_RANGE of a several-range flush */
 	MMAPIO__UR_NSTEPS
 };
 

@@ -90,6 +90,7 @@
 #define UR_TAG_SPAN 1024u
 #define UR_TAG(step, index) ((unsigned)(step) | ((unsigned)(index) << 4))
 #define UR_TAG_STEP(tag) ((tag) & 15u)
+_Static_assert(MMAPIO__UR_NSTEPS <= 16, "a step fits in the tag's low 4 bits");
 #define UR_TAG_INDEX(tag) ((tag) >> 4)
 #define UR_MAX_BUFS 64u
 
@@ -115,6 +116,7 @@ enum {
 	UR_WRITE = MMAPIO__UR_WRITE,
 	UR_GATE = MMAPIO__UR_GATE,
 	UR_RENAME = MMAPIO__UR_RENAME,
+	UR_SYNC_RANGE = MMAPIO__UR_SYNC_RANGE,
 	UR_NSTEPS = MMAPIO__UR_NSTEPS
 };
 
@@ -166,9 +168,13 @@ struct ur_task {
 	/* Create: the type of a file that existed. */
 	struct statx stx;
 
-	/* Flush: the next part to queue and the end of the range. */
+	/*
+	 * Flush: the next part to queue and the end of the range it is in;
+	 * with several ranges (op->u.flush.ranges), the index of that range.
+	 */
 	uint64_t fnext;
 	uint64_t fend;
+	size_t fidx;
 
 	/* Copy. */
 	struct mmapio__copy_files cf; /* the platform's view of the files */
