@@ -212,6 +212,7 @@ int bench_w8(const struct bench_ctx *ctx);
 int bench_w9(const struct bench_ctx *ctx);
 int bench_w10(const struct bench_ctx *ctx);
 int bench_w11(const struct bench_ctx *ctx);
+int bench_w12(const struct bench_ctx *ctx);
 int bench_s1(const struct bench_ctx *ctx);
 /* S1's measured repetitions: single operations need more than --reps. */
 unsigned bench_s1_reps(const struct bench_opts *opts);

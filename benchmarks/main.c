@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * mmapio-bench: runs workloads W1..W11 (W6 also on fully dirty maps) and S1 on the io_uring backend, the blocking
- * backend and plain hand-written system calls in one process and prints a
- * table of medians and ratios.  See usage() for the options and README.md
+ * mmapio-bench: runs workloads W1..W12 (W6 also on fully dirty maps) and S1
+ * on the io_uring backend, the blocking backend and plain hand-written
+ * system calls in one process and prints a table of medians and ratios.  See usage() for the options and README.md
  * for what the figures mean.
  *
  * Exit status: 0 when every variant ran and verified; 1 when a variant
@@ -189,8 +189,8 @@ int main(int argc, char **argv)
 	struct bench_opts opts = { .reps = 7, .queue_depth = 64 };
 	struct bench_ctx ctx = { .opts = &opts };
 	static int (*const workloads[])(const struct bench_ctx *) = {
-		bench_w1_w2, bench_w3, bench_w4, bench_w5, bench_w6, bench_w6_dirty, bench_w7, bench_w8, bench_w9,
-		bench_w10, bench_w11, bench_s1,
+		bench_w1_w2, bench_w3, bench_w4, bench_w5, bench_w6, bench_w6_dirty, bench_w7,
+		bench_w8, bench_w9, bench_w10, bench_w11, bench_w12, bench_s1,
 	};
 	const char *parent = NULL;
 	char why[256], *data = NULL;

@@ -328,6 +328,9 @@ static const struct target targets[] = {
 	  NULL, STAT_P99, true, 5000, "us", NULL },
 	{ "W11 write max, 3 readers", "W11/3readers", "mmapio_write, readers take views", NULL,
 	  NULL, STAT_MAX, true, 50000, "us", NULL },
+	{ "W12 caller asleep: all done within 2x of a driven batch", "W12",
+	  "caller asleep, stat only: io_uring", NULL, "driven batch, ring_wait: io_uring",
+	  STAT_MEDIAN, true, 2.0, NULL, NULL },
 };
 
 static double stat_of(const struct bench_result *r, enum target_stat stat)

@@ -85,7 +85,7 @@ struct mmapio__op {
 
 /* What a backend receives when a ring opens it. */
 struct mmapio__engine_params {
-	unsigned queue_depth;     /* > 0 */
+	unsigned queue_depth;     /* the caller's, or 0: the engine's default */
 	/*
 	 * The engine that runs, one at a time on the submitting thread, what
 	 * this one cannot (an opcode the kernel lacks): its run() is set.

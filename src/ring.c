@@ -16,8 +16,6 @@
 #include "internal.h"
 #include "ring.h"
 
-#define DEFAULT_QUEUE_DEPTH 64u
-
 /*
  * The engine's done() callback: queues the completion.  An operation the
  * engine does not own (handed back a second time) is ignored, so that it
@@ -185,8 +183,8 @@ static struct mmapio_ring *ring_alloc(const struct mmapio_ring_options *opts,
 	if (ring == NULL)
 		return NULL;
 	ring->ev.fd = ring->ev.wfd = -1;
-	params->queue_depth = opts != NULL && opts->queue_depth != 0 ? opts->queue_depth
-								      : DEFAULT_QUEUE_DEPTH;
+	/* 0 leaves the window to the engine (see mmapio_ring_options). */
+	params->queue_depth = opts != NULL ? opts->queue_depth : 0;
 	params->done = ring_done;
 	params->ctx = ring;
 	params->fallback = &mmapio__engine_blocking;

@@ -40,13 +40,13 @@ MMAPIO_INTERNAL struct io_uring_sqe *mmapio__ur_sqe(struct ur_engine *e, struct 
 	struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
 
 	/*
-	 * A full ring cannot happen while the reservations hold: every queued
-	 * SQE belongs to a running task and their reserves sum to at most the
-	 * ring's size (a broken ring's untaken SQEs are taken back out).
-	 * Handing the queue to the kernel makes room all the same.
+	 * The window made room for t's reserve before t could queue (see
+	 * mmapio__ur_sq_room), so a full ring means a kernel that took
+	 * nothing (-EAGAIN, -EBUSY): handing the queue over again is all
+	 * there is to do.
 	 */
 	while (sqe == NULL) {
-		mmapio__ur_flush_sqes(e);
+		mmapio__ur_sq_room(e, 1);
 		sqe = io_uring_get_sqe(&e->ring);
 	}
 	io_uring_sqe_set_data64(sqe, (uint64_t)(uintptr_t)t | tag);
@@ -56,6 +56,32 @@ MMAPIO_INTERNAL struct io_uring_sqe *mmapio__ur_sqe(struct ur_engine *e, struct 
 	e->inflight++;
 	e->unsubmitted++;
 	return sqe;
+}
+
+MMAPIO_INTERNAL void mmapio__ur_spill(struct ur_engine *e)
+{
+	struct io_uring_sq *sq = &e->ring.sq;
+	unsigned head = IO_URING_READ_ONCE(*sq->khead);
+	unsigned n = sq->sqe_tail - head, i;
+
+	if (n == 0 || n > e->sq_entries || n > e->untaken_cap - e->nspilled)
+		return;
+	/* Pushed last first, so that they pop in the order they were queued. */
+	for (i = n; i-- > 0;)
+		e->untaken[e->nspilled++] = sq->sqes[(head + i) & sq->ring_mask].user_data;
+	sq->sqe_head = sq->sqe_tail = head;
+	io_uring_smp_store_release(sq->ktail, head);
+	e->unsubmitted = 0;
+}
+
+MMAPIO_INTERNAL void mmapio__ur_sq_room(struct ur_engine *e, unsigned n)
+{
+	if (io_uring_sq_space_left(&e->ring) >= n)
+		return;
+	if (e->broken == 0)
+		mmapio__ur_flush_sqes(e);
+	if (e->broken < 0 && io_uring_sq_space_left(&e->ring) < n)
+		mmapio__ur_spill(e);
 }
 
 MMAPIO_INTERNAL void mmapio__ur_queue_finished(struct ur_engine *e, struct mmapio__op *op)

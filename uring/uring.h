@@ -46,12 +46,12 @@
  *
  *   - submit() runs the operations the kernel cannot (fallback engine),
  *     and the blocking half of a kind (its prepare(): a copy's opens,
- *     checks, fchmod and FICLONE) for up to e->depth operations waiting in
- *     the backlog, ahead of the window; their SQE-only halves (start())
+ *     checks, fchmod and FICLONE) for up to e->ahead_max operations waiting
+ *     in the backlog, ahead of the window; their SQE-only halves (start())
  *     then begin whenever the window has room, in a poll too.
  *   - A poll that frees room in the window starts creates, deletes,
  *     flushes and prepared copies from the backlog; it stops at a copy
- *     that is not prepared yet (one beyond the e->depth prepared ahead,
+ *     that is not prepared yet (one beyond the e->ahead_max prepared ahead,
  *     or one that waited for descriptors), which the next submit(),
  *     close() or reap() with a timeout prepares.
  *   - A running task whose next step needs a blocking call parks until one
@@ -62,6 +62,16 @@
  *
  * Nothing else waits for the caller: a poll never leaves work the kernel
  * can do undone.
+ *
+ * What runs with no call at all.  The engine has no thread: between calls
+ * only the kernel works, on what submit() handed it.  So the default
+ * window (queue_depth 0, ur_open) is sized for a submit to hand over
+ * everything at once: 4000 operations, bounded by the completion ring
+ * (IORING_SETUP_CQSIZE, 4 CQEs per operation), with a direct slot each
+ * where the soft RLIMIT_NOFILE allows, through a small submission ring
+ * that chains pass through in batches (mmapio__ur_sq_room).  What starts
+ * from a CQE (a later stage, a copy's next chunk, the backlog's refill)
+ * waits for the next call; include/mmapio.h says so at mmapio_ring_submit.
  */
 #ifndef MMAPIO_URING_H
 #define MMAPIO_URING_H
@@ -237,7 +247,10 @@ struct ur_engine {
 	const struct ur_kind *const *kinds;    /* UR_NKINDS entries, [0] NULL */
 
 	unsigned depth;       /* operations running at once (the window) */
-	unsigned sq_entries;  /* SQEs the ring holds */
+	unsigned sq_entries;  /* SQEs the submission ring holds */
+	unsigned cq_entries;  /* CQEs the completion ring holds */
+	unsigned room;        /* SQEs running tasks may hold in all (<= cq_entries) */
+	unsigned ahead_max;   /* operations with a prepare() run ahead in submit */
 	unsigned reserved;    /* SQEs held by running tasks */
 	unsigned inflight;    /* SQEs queued whose CQE has not arrived */
 	unsigned unsubmitted; /* SQEs queued that the kernel has not taken */
@@ -252,7 +265,14 @@ struct ur_engine {
 	struct mmapio__op *finished_tail;
 	struct ur_task *parked;
 	struct ur_task *parked_tail;
-	uint64_t *untaken;    /* scratch, sq_entries long: see ur_void_untaken */
+	/*
+	 * SQEs taken back out of a broken ring, not yet completed: a stack
+	 * of user_data, untaken_cap long (every entry is an SQE in flight,
+	 * so room plus one ring's worth is enough): see ur_void_untaken.
+	 */
+	uint64_t *untaken;
+	unsigned nspilled;
+	unsigned untaken_cap;
 
 	unsigned ahead;       /* prepared tasks waiting in the backlog */
 	unsigned unprepared;  /* backlog operations whose kind has a prepare, not run */
@@ -370,6 +390,26 @@ MMAPIO_INTERNAL void mmapio__ur_queue_finished(struct ur_engine *e, struct mmapi
  */
 MMAPIO_INTERNAL struct io_uring_sqe *mmapio__ur_sqe(struct ur_engine *e, struct ur_task *t,
 						    unsigned tag);
+
+/*
+ * Makes room for n SQEs in the submission ring, so that a chain of linked
+ * SQEs (which must reach the kernel in one io_uring_enter) fits: hands the
+ * queued ones to the kernel, or on a broken ring takes them back out onto
+ * e->untaken (mmapio__ur_spill).  The ring may be smaller than what the
+ * running tasks hold in all (e->room): every task queues at most its
+ * reserve at once, and the window calls this with that reserve before it
+ * lets a task queue anything.
+ */
+MMAPIO_INTERNAL void mmapio__ur_sq_room(struct ur_engine *e, unsigned n);
+
+/*
+ * On a broken ring: moves every SQE the kernel has not taken from the
+ * submission ring onto the e->untaken stack (in an order that pops first
+ * in, first out), for ur_void_untaken to complete.  The kernel reads the
+ * SQ tail only inside io_uring_enter (there is no SQPOLL thread), so
+ * moving it back is safe.
+ */
+MMAPIO_INTERNAL void mmapio__ur_spill(struct ur_engine *e);
 
 /* Records the result, frees t and queues its op for hand-back. */
 MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, int result);

@@ -7,10 +7,14 @@
  * through enter.c.
  *
  * Operations are started from a FIFO backlog into a rolling window: at most
- * queue_depth running, each holding the SQEs its largest stage needs (4 for
- * a create), so the ring (4 x queue_depth SQEs, CQ twice that) can never
- * overflow; as CQEs come back, finished operations leave the window and the
- * backlog refills it at once.  Every SQE yields exactly one CQE, which is
+ * e->depth running, each holding the SQEs its largest stage needs (4 for
+ * a create), and those holdings sum to at most e->room, which the
+ * completion ring holds, so it can never overflow; as CQEs come back,
+ * finished operations leave the window and the backlog refills it at once.
+ * The submission ring may be smaller than e->room (the default window's
+ * is: see ur_open): before a task may queue, the window makes room in it
+ * for the task's reserve (mmapio__ur_sq_room), handing what is queued to
+ * the kernel, so a linked chain always goes in one io_uring_enter.  Every SQE yields exactly one CQE, which is
  * how an operation's state machine knows when a stage is complete, and how
  * an operation is handed back exactly once.
  *
@@ -92,6 +96,7 @@ static void ur_unpark(struct ur_engine *e)
 			mmapio__ur_park(e, t, t->park, resume);
 			continue;
 		}
+		mmapio__ur_sq_room(e, t->reserve);
 		t->park = 0;
 		t->resume = NULL;
 		resume(e, t);
@@ -153,8 +158,8 @@ static int ur_prepare(struct ur_engine *e, struct mmapio__op *op, const struct u
 }
 
 /*
- * Prepares operations waiting in the backlog, from its head, up to e->depth
- * of them at a time: in submit, so that a poll can start them later (see
+ * Prepares operations waiting in the backlog, from its head, up to
+ * e->ahead_max of them at a time: in submit, so that a poll can start them later (see
  * "What runs where" in uring.h).  Stops when out of descriptors.  One that
  * fails leaves the backlog and is handed back at once.
  */
@@ -162,7 +167,7 @@ static void ur_prepare_ahead(struct ur_engine *e)
 {
 	struct mmapio__op *op = e->backlog, *prev = NULL, *next;
 
-	for (; op != NULL && e->unprepared > 0 && e->ahead < e->depth; op = next) {
+	for (; op != NULL && e->unprepared > 0 && e->ahead < e->ahead_max; op = next) {
 		const struct ur_kind *k = ur_kind_of(e, op);
 		int r;
 
@@ -218,6 +223,7 @@ static void ur_start(struct ur_engine *e, struct mmapio__op *op, struct ur_task 
 	}
 	t->reserve = need->sqes;
 	e->reserved += t->reserve;
+	mmapio__ur_sq_room(e, t->reserve);
 	e->active++;
 	if (need->slot && e->direct && e->nfree > 0)
 		t->slot = (int)e->slots[--e->nfree];
@@ -264,7 +270,7 @@ static void ur_cancel_backlog(struct ur_engine *e)
 
 /*
  * Starts operations from the backlog while the window has room: at most
- * depth running, their reserved SQEs within the ring, a direct slot for
+ * depth running, their reserved SQEs within e->room, a direct slot for
  * each that wants one, a kind's blocking prepare only where the caller may
  * block.  The backlog is strictly first in, first out.
  */
@@ -285,7 +291,7 @@ static void ur_refill(struct ur_engine *e)
 			break;
 		if (need.sqes > e->sq_entries)
 			need.sqes = e->sq_entries;
-		if (e->active > 0 && e->reserved + need.sqes > e->sq_entries)
+		if (e->active > 0 && e->reserved + need.sqes > e->room)
 			break;
 		if (need.slot && e->direct && e->nfree == 0)
 			break; /* slots are held by running tasks only */
@@ -331,6 +337,8 @@ static void ur_dispatch(struct ur_engine *e, uint64_t user_data, int res, bool r
 		return;
 	e->inflight--;
 	t->pending--;
+	/* What this completion queues must fit: see mmapio__ur_sq_room. */
+	mmapio__ur_sq_room(e, t->reserve);
 	if (ur_plain_open(tag))
 		e->plain_opening--;
 	if (real)
@@ -369,30 +377,20 @@ static unsigned ur_process_cqes(struct ur_engine *e)
 
 /*
  * On a broken ring: takes every SQE the kernel has not taken back out of
- * the submission ring and completes it with -ECANCELED; repeats for what
- * those completions queue.  The kernel reads the SQ tail only inside
- * io_uring_enter (there is no SQPOLL thread), so moving it back is safe.
- * Returns the number taken back.
+ * the submission ring (mmapio__ur_spill) and completes it with -ECANCELED;
+ * repeats for what those completions queue, which a full ring may have
+ * spilled onto the stack meanwhile.  Returns the number completed.
  */
 static unsigned ur_void_untaken(struct ur_engine *e)
 {
-	struct io_uring_sq *sq = &e->ring.sq;
 	unsigned total = 0;
 
-	for (;;) {
-		unsigned head = IO_URING_READ_ONCE(*sq->khead);
-		unsigned n = sq->sqe_tail - head, i;
-
-		if (n == 0 || n > e->sq_entries)
-			break;
-		for (i = 0; i < n; i++)
-			e->untaken[i] = sq->sqes[(head + i) & sq->ring_mask].user_data;
-		sq->sqe_head = sq->sqe_tail = head;
-		io_uring_smp_store_release(sq->ktail, head);
-		e->unsubmitted = 0;
-		for (i = 0; i < n; i++)
-			ur_dispatch(e, e->untaken[i], -ECANCELED, false);
-		total += n;
+	mmapio__ur_spill(e);
+	while (e->nspilled > 0) {
+		ur_dispatch(e, e->untaken[--e->nspilled], -ECANCELED, false);
+		total++;
+		if (e->nspilled == 0)
+			mmapio__ur_spill(e);
 	}
 	return total;
 }
