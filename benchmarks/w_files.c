@@ -6,7 +6,11 @@
  * directory and once spread over 8 (where io_uring's parallel workers can
  * take different directory locks).  The ring variants prepare N creates,
  * submit them with one call and reap N completions; the hand-written loop
- * is open(O_CREAT|O_TRUNC) + fallocate + close per file.  W9 deletes N such
+ * is open(O_CREAT|O_TRUNC) + fallocate + close per file.  W4/durable makes
+ * up to 200 of them durable (sparse, MMAPIO_CREATE_DURABLE, one submit)
+ * against the loop a careful user writes: open + ftruncate + fsync + close
+ * per file and one fsync of the directory at the end, which is what the
+ * ring's shared directory sync should cost too.  W9 deletes N such
  * files: N ring deletes against an unlink loop.  Each run works in its own
  * directory, made before the first run: W4 runs create into an empty one,
  * W9 runs delete a set of files all made before the first delete (set_init
@@ -205,12 +209,125 @@ out:
 	return status;
 }
 
+/* The durable files of W4/durable: sparse, as ftruncate leaves them. */
+static const struct mmapio_options durable_opts = {
+	.flags = MMAPIO_CREATE_DURABLE | MMAPIO_CREATE_SPARSE,
+};
+
+static int w4d_ring(void *arg)
+{
+	struct files_var *v = arg;
+
+	for (unsigned i = 0; i < v->set->n; i++) {
+		int r = mmapio_ring_prep_create(v->ring, v->cur[i], BENCH_FILE_SIZE, &durable_opts,
+						NULL);
+
+		if (r < 0) {
+			bench_ring_discard(v->ring);
+			return bench_fail("mmapio_ring_prep_create", r);
+		}
+	}
+	return bench_ring_complete(v->ring, v->set->n, MMAPIO_OP_CREATE);
+}
+
+/* Opens the directory that holds path and fsyncs it.  Returns 0 or -1. */
+static int fsync_parent(const char *path)
+{
+	char *dir = strdup(path);
+	char *slash = dir ? strrchr(dir, '/') : NULL;
+	int fd, rc = 0;
+
+	if (slash == NULL) {
+		free(dir);
+		return bench_failf("no directory in %s", path);
+	}
+	*slash = '\0';
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = bench_failf("fsync of %s: %s", dir, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+static int w4d_hand(void *arg)
+{
+	struct files_var *v = arg;
+
+	for (unsigned i = 0; i < v->set->n; i++) {
+		const char *p = v->cur[i];
+		int fd = open(p, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+
+		if (fd < 0)
+			return bench_failf("open %s: %s", p, strerror(errno));
+		if (ftruncate(fd, BENCH_FILE_SIZE) < 0 || fsync(fd) < 0) {
+			close(fd);
+			return bench_failf("ftruncate+fsync %s: %s", p, strerror(errno));
+		}
+		close(fd);
+	}
+	return fsync_parent(v->cur[0]);
+}
+
+static int w4d_verify(void *arg)
+{
+	struct files_var *v = arg;
+	struct stat st;
+
+	for (unsigned i = 0; i < v->set->n; i++) {
+		const char *p = v->cur[i];
+
+		if (stat(p, &st) < 0)
+			return bench_failf("%s: %s", p, strerror(errno));
+		if (!S_ISREG(st.st_mode) || st.st_size != BENCH_FILE_SIZE)
+			return bench_failf("%s: %lld bytes, expected %u", p, (long long)st.st_size,
+					   BENCH_FILE_SIZE);
+	}
+	return 0;
+}
+
+static int w4_durable(const struct bench_ctx *ctx)
+{
+	const char *id = "W4/durable";
+	unsigned n = ctx->opts->files < 200 ? ctx->opts->files : 200;
+	struct file_set set = { 0 };
+	struct files_var v[3];
+	struct bench_workload w = { .id = id, .unit = BENCH_FILES_S };
+	int status = -1;
+
+	if (!bench_selected(ctx->opts, id))
+		return 0;
+	if (set_init(&set, ctx->opts->dir, "w4-durable", n, 1, (ctx->opts->reps + 1) * 3) < 0) {
+		bench_note_row(id, "setup", bench_last_error(), true);
+		goto out;
+	}
+	w.amount = set.n;
+	snprintf(w.title, sizeof(w.title),
+		 "create %u durable files of 64 KiB (sparse) in one fresh directory, one submit",
+		 set.n);
+	v[0] = (struct files_var){ &set, ctx->uring, 0, 3, NULL };
+	v[1] = (struct files_var){ &set, ctx->blocking, 1, 3, NULL };
+	v[2] = (struct files_var){ &set, NULL, 2, 3, NULL };
+	bench_add_variant(&w, "ring create DURABLE: io_uring", BENCH_URING, false, files_prepare,
+			  w4d_ring, w4d_verify, &v[0], ctx->uring);
+	bench_add_variant(&w, "ring create DURABLE: blocking", BENCH_BLOCKING, false,
+			  files_prepare, w4d_ring, w4d_verify, &v[1], ctx->blocking);
+	bench_add_variant(&w, "open+ftruncate+fsync loop, 1 dir fsync", BENCH_HAND, true,
+			  files_prepare, w4d_hand, w4d_verify, &v[2], NULL);
+	status = bench_run(ctx, &w);
+out:
+	set_free(&set);
+	return status;
+}
+
 int bench_w4(const struct bench_ctx *ctx)
 {
 	int a = w4_layout(ctx, "W4/1dir", 1);
 	int b = w4_layout(ctx, "W4/8dirs", BENCH_SPREAD_DIRS);
+	int c = w4_durable(ctx);
 
-	return a < 0 || b < 0 ? -1 : 0;
+	return a < 0 || b < 0 || c < 0 ? -1 : 0;
 }
 
 static int w9_ring(void *arg)

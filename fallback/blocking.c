@@ -25,17 +25,29 @@ struct blocking_engine {
 };
 
 /*
- * Creates the file of a CREATE operation and closes it again.  Returns 0 or
- * -errno.
+ * The platform's flag for an operation whose directory the ring syncs
+ * (MMAPIO__OP_NO_DIR_SYNC), or 0.
  */
-static int run_create(const struct mmapio__op *op)
+static unsigned dir_sync_flag(const struct mmapio__op *op)
+{
+	return (op->ring_flags & MMAPIO__OP_NO_DIR_SYNC) ? MMAPIO__PLAT_NO_DIR_SYNC : 0;
+}
+
+/*
+ * Creates the file of a CREATE operation and closes it again; tells the
+ * ring when it made the file.  Returns 0 or -errno.
+ */
+static int run_create(struct mmapio__op *op)
 {
 	int created;
 	int fd = mmapio__plat_create_file(op->u.create.path, op->u.create.size,
-					  op->u.create.perm, op->u.create.flags, &created);
+					  op->u.create.perm, op->u.create.flags | dir_sync_flag(op),
+					  &created);
 
 	if (fd < 0)
 		return fd;
+	if (created)
+		op->ring_flags |= MMAPIO__OP_MADE_FILE;
 	/* The file is complete; a failing close cannot undo that on Linux. */
 	mmapio__plat_close(fd);
 	return 0;
@@ -61,15 +73,17 @@ static int run_flush(const struct mmapio__op *op)
 
 /*
  * Renames, then with MMAPIO_RENAME_DURABLE syncs the directory of to and,
- * when it is another one, that of from, as mmapio_rename does.  Returns 0
- * or -errno (a failing sync although the rename happened).
+ * when it is another one, that of from, as mmapio_rename does (unless the
+ * ring syncs them: MMAPIO__OP_NO_DIR_SYNC).  Returns 0 or -errno (a
+ * failing sync although the rename happened).
  */
 static int run_rename(const struct mmapio__op *op)
 {
 	char *dto, *dfrom;
 	int r = mmapio__plat_rename(op->u.rename.from, op->u.rename.to, op->u.rename.flags);
 
-	if (r < 0 || !(op->u.rename.flags & MMAPIO_RENAME_DURABLE))
+	if (r < 0 || !(op->u.rename.flags & MMAPIO_RENAME_DURABLE) ||
+	    (op->ring_flags & MMAPIO__OP_NO_DIR_SYNC))
 		return r;
 	dto = mmapio__plat_dirname(op->u.rename.to);
 	dfrom = mmapio__plat_dirname(op->u.rename.from);
@@ -93,7 +107,8 @@ static int blocking_run(struct mmapio__op *op)
 	case MMAPIO_OP_CREATE:
 		return run_create(op);
 	case MMAPIO_OP_COPY:
-		return mmapio__plat_copy_file(op->u.copy.src, op->u.copy.dst, op->u.copy.flags);
+		return mmapio__plat_copy_file(op->u.copy.src, op->u.copy.dst,
+					      op->u.copy.flags | dir_sync_flag(op));
 	case MMAPIO_OP_DELETE:
 		return mmapio__plat_unlink(op->u.del.path);
 	case MMAPIO_OP_FLUSH:

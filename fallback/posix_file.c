@@ -368,7 +368,7 @@ static int finish_create(int fd, const char *path, uint64_t size, unsigned flags
 	r = size_file(fd, size, flags);
 	if (r == 0 && (flags & MMAPIO_CREATE_DURABLE)) {
 		r = mmapio__sys.fsync(fd);
-		if (r == 0)
+		if (r == 0 && !(flags & MMAPIO__PLAT_NO_DIR_SYNC))
 			r = mmapio__plat_sync_parent(path);
 	}
 	if (r < 0) {
@@ -813,7 +813,8 @@ MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, uns
 		r = mmapio__sys.fsync(f.out);
 	if (r == 0)
 		r = mmapio__plat_copy_place(&f, dst, flags);
-	if (r == 0 && (flags & MMAPIO_COPY_DURABLE) && !f.synced)
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE) && !f.synced &&
+	    !(flags & MMAPIO__PLAT_NO_DIR_SYNC))
 		r = mmapio__plat_sync_parent(dst);
 	return mmapio__plat_copy_close(&f, dst, r);
 }

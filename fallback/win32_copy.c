@@ -310,7 +310,8 @@ MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, uns
 		r = mmapio__plat_sync_file(f.out);
 	if (r == 0)
 		r = mmapio__plat_copy_place(&f, dst, flags);
-	if (r == 0 && (flags & MMAPIO_COPY_DURABLE) && !f.synced)
+	if (r == 0 && (flags & MMAPIO_COPY_DURABLE) && !f.synced &&
+	    !(flags & MMAPIO__PLAT_NO_DIR_SYNC))
 		r = mmapio__plat_sync_parent(dst);
 	return mmapio__plat_copy_close(&f, dst, r);
 }

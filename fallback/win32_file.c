@@ -767,7 +767,7 @@ MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, un
 	r = size == 0 ? 0 : size_file(fd, h, size, flags);
 	if (r == 0 && (flags & MMAPIO_CREATE_DURABLE)) {
 		r = mmapio__w32.flush_file(h);
-		if (r == 0)
+		if (r == 0 && !(flags & MMAPIO__PLAT_NO_DIR_SYNC))
 			r = mmapio__w32_sync_parent_w(w);
 	}
 	if (r == 0) {

@@ -171,7 +171,8 @@ enum mmapio_mode {
 /* Flags for mmapio_options.flags. */
 #define MMAPIO_CREATE_EXCLUSIVE (1u << 0) /* create: fail with -EEXIST if the file exists */
 #define MMAPIO_CREATE_SPARSE    (1u << 1) /* create: do not preallocate; ftruncate only */
-#define MMAPIO_CREATE_DURABLE   (1u << 2) /* create: fsync the file and its directory */
+#define MMAPIO_CREATE_DURABLE   (1u << 2) /* create: fsync the file and its directory (a
+					     ring batch syncs each directory once) */
 #define MMAPIO_MAP_POPULATE     (1u << 3) /* create/open: prefault the mapping */
 #define MMAPIO_CREATE_OR_OPEN   (1u << 4) /* create: open an existing file as it is instead */
 
@@ -761,7 +762,7 @@ struct mmapio_ring_stats {
 	uint64_t completed;       /* completions handed to the caller */
 	uint64_t uring_sqes;      /* requests submitted to io_uring */
 	uint64_t uring_enters;    /* io_uring_enter system calls made */
-	uint64_t blocking_ops;    /* operations run with blocking calls */
+	uint64_t blocking_ops;    /* operations run with blocking calls (the ring's own too) */
 	uint64_t reserved[3];     /* the library's: zero today */
 };
 
@@ -831,6 +832,10 @@ MMAPIO_EXPORT int mmapio_default_backend(const char **reason);
  * Returns 0; -EINVAL for NULL ring or path, unknown flags, permission bits
  * beyond 07777 or non-zero reserved fields; -ENOMEM.  The completion carries
  * what mmapio_create would return for the file itself.  Never blocks.
+ *
+ * A durable create completes once the file and its name are durable.
+ * Durable creates, copies and renames of one submit share their directory
+ * syncs: see mmapio_ring_submit.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, uint64_t size,
 					  const struct mmapio_options *opts, void *user_data);
@@ -839,7 +844,8 @@ MMAPIO_EXPORT int mmapio_ring_prep_create(mmapio_ring *ring, const char *path, u
  * Prepares mmapio_copy(src, dst, flags).  Paths are copied (relative ones
  * made absolute against the current directory now).  Returns 0; -EINVAL
  * for NULL ring or paths, or unknown flags; -ENOMEM.  The completion
- * carries what mmapio_copy would return.  Never blocks.
+ * carries what mmapio_copy would return.  Never blocks.  Durable copies of
+ * one submit share their directory syncs (see mmapio_ring_submit).
  */
 MMAPIO_EXPORT int mmapio_ring_prep_copy(mmapio_ring *ring, const char *src, const char *dst,
 					unsigned flags, void *user_data);
@@ -953,6 +959,26 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *m
  * -EOVERFLOW when more than INT_MAX operations are prepared; or the -errno
  * of a ring-level failure, in which case nothing was handed over and the
  * operations stay prepared.
+ *
+ * Durable operations handed over together share their directory syncs:
+ * where two or more of MMAPIO_CREATE_DURABLE creates, MMAPIO_COPY_DURABLE
+ * copies (without MMAPIO_COPY_OVERWRITE) and MMAPIO_RENAME_DURABLE renames
+ * of this submit, between the same two barriers, name entries in one
+ * directory, each of them makes its own file durable and the ring syncs
+ * that directory once, after the last of them has finished (a rename's
+ * two directories each with the others that name it).  Their completions
+ * still mean what they say: each is delivered only after its directory's
+ * sync (and a rename's after both), and when that sync fails, every one of
+ * them completes with its error, as a sync of its own would have, and the
+ * files those creates made and those copies wrote are removed again.  The
+ * group they belong to completes, for the next barrier, only after the
+ * sync.  An operation alone in its directory syncs it itself, as before;
+ * an overwriting durable copy always does, because the sync is part of
+ * putting the copy in place.  The directory is the one the absolute path
+ * names (its dirname): two paths that reach one directory differently
+ * (a symbolic link, a bind mount) count as two and are synced twice, which
+ * is safe.  The shared syncs are operations of the ring's own: they have
+ * no completion, but count in mmapio_ring_stats' engine counters.
  */
 MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring);
 
@@ -1088,7 +1114,9 @@ MMAPIO_EXPORT int mmapio_ring_prep_write(mmapio_ring *ring, mmapio_map *map, uin
  * copied (relative ones made absolute against the current directory now).
  * Returns 0; -EINVAL for NULL ring or paths, unknown flags, or NOREPLACE
  * together with EXCHANGE; -ENOMEM.  The completion (MMAPIO_OP_RENAME)
- * carries what mmapio_rename would return.  Never blocks.
+ * carries what mmapio_rename would return.  Never blocks.  Durable renames
+ * of one submit share their directory syncs with each other and with
+ * durable creates and copies (see mmapio_ring_submit).
  */
 MMAPIO_EXPORT int mmapio_ring_prep_rename(mmapio_ring *ring, const char *from, const char *to,
 					  unsigned flags, void *user_data);
@@ -1116,7 +1144,8 @@ MMAPIO_EXPORT int mmapio_ring_prep_sync_dir(mmapio_ring *ring, const char *dir, 
  *
  * Returns the number cancelled (> 0); -EINVAL for NULL; -ENOENT when no
  * operation with that user_data is pending; -EALREADY when the only ones
- * pending are already with the engine.  Never blocks.
+ * pending are already with the engine, or have run and wait for their
+ * directory's shared sync (see mmapio_ring_submit).  Never blocks.
  */
 MMAPIO_EXPORT int mmapio_ring_cancel(mmapio_ring *ring, void *user_data);
 

@@ -33,6 +33,7 @@ struct mmapio__op {
 	enum mmapio_op kind;
 	int result;               /* set by the backend before done() */
 	void *user_data;          /* the caller's pointer, untouched */
+	unsigned ring_flags;      /* MMAPIO__OP_*: between the ring and the engine */
 	union {
 		struct {
 			char *path;
@@ -82,6 +83,23 @@ struct mmapio__op {
 	void *map;                /* ring.c's: the map a flush or write belongs to */
 	uintptr_t priv[4];        /* backend scratch space */
 };
+
+/*
+ * Flags of struct mmapio__op.ring_flags.
+ *
+ * MMAPIO__OP_NO_DIR_SYNC, set by the ring (src/ring_dsync.c) on a durable
+ * create, copy without MMAPIO_COPY_OVERWRITE, or rename whose directory
+ * other durable operations of the same submit share: the engine makes the
+ * file durable as DURABLE says but syncs no directory; the ring syncs each
+ * directory once, after the last of its operations, and completes them
+ * only after that.
+ *
+ * MMAPIO__OP_MADE_FILE, set by the engine on such a create that succeeded
+ * and made its file (it was not there before): should the shared sync
+ * fail, the ring removes the file, as a failed durable create does.
+ */
+#define MMAPIO__OP_NO_DIR_SYNC 0x1u
+#define MMAPIO__OP_MADE_FILE   0x2u
 
 /* What a backend receives when a ring opens it. */
 struct mmapio__engine_params {

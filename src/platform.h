@@ -260,11 +260,21 @@ MMAPIO_INTERNAL int mmapio__plat_unlink(const char *path);
  * bytes: exclusive with MMAPIO_CREATE_EXCLUSIVE, truncating without it;
  * space reserved unless MMAPIO_CREATE_SPARSE (sparse where the filesystem
  * cannot reserve); with MMAPIO_CREATE_DURABLE the file and its directory are
- * made durable.  Returns the descriptor (>= 0), with *created telling whether
- * this call made the file (it is removed again on failure), or -errno.
+ * made durable, the directory not with MMAPIO__PLAT_NO_DIR_SYNC too.
+ * Returns the descriptor (>= 0), with *created telling whether this call
+ * made the file (it is removed again on failure), or -errno.
  */
 MMAPIO_INTERNAL int mmapio__plat_create_file(const char *path, uint64_t size, unsigned perm,
 					     unsigned flags, int *created);
+
+/*
+ * A flag of mmapio__plat_create_file and mmapio__plat_copy_file beside the
+ * public ones: with MMAPIO_CREATE_DURABLE or MMAPIO_COPY_DURABLE the file
+ * is made durable but its directory is not synced; the caller syncs it
+ * (a ring does, once for many files).  A copy that replaces an existing
+ * file syncs the directory all the same, as part of putting it in place.
+ */
+#define MMAPIO__PLAT_NO_DIR_SYNC (1u << 31)
 
 /* The files of a copy, as mmapio__plat_copy_open leaves them. */
 struct mmapio__copy_files {
@@ -323,8 +333,9 @@ MMAPIO_INTERNAL int mmapio__plat_copy_close(struct mmapio__copy_files *f, const 
 /*
  * Copies the regular file src to dst as mmapio_copy promises (see
  * mmapio.h): the same refusals as mmapio__plat_copy_open, data by the
- * fastest means the platform has, MMAPIO_COPY_DURABLE honoured.  Returns 0
- * or -errno, with a destination this call created removed on failure.
+ * fastest means the platform has, MMAPIO_COPY_DURABLE (and
+ * MMAPIO__PLAT_NO_DIR_SYNC) honoured.  Returns 0 or -errno, with a
+ * destination this call created removed on failure.
  */
 MMAPIO_INTERNAL int mmapio__plat_copy_file(const char *src, const char *dst, unsigned flags);
 

@@ -256,6 +256,7 @@ static void release_kept(struct mmapio_ring *ring)
 		mmapio__ring_take(ring, &rop->op);
 		if (ring->run_op == &rop->op)
 			ring->run_op = NULL;
+		mmapio__dsync_forget(ring, &rop->op);
 		mmapio__op_discard(&rop->op);
 	}
 }
@@ -286,6 +287,8 @@ MMAPIO_INTERNAL void mmapio__ring_free(struct mmapio_ring *ring)
 
 	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
 		mmapio__op_discard(op);
+	/* Before the held operations go: shared syncs may name some. */
+	mmapio__dsync_drop(ring);
 	mmapio__ring_drop_order(ring);
 	while ((op = mmapio__op_list_pop(&ring->ready)) != NULL) {
 		mmapio__op_finish(op);

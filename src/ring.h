@@ -44,12 +44,29 @@ struct mmapio__ring_group {
 	bool doomed;     /* the group before it failed: all complete -ECANCELED */
 };
 
+/*
+ * A directory sync shared by the durable operations of one group of one
+ * submit that name entries in the same directory (src/ring_dsync.c).
+ * Defined there; the ring keeps a list of them.
+ */
+struct mmapio__dsync;
+
 struct mmapio__ring_op {
 	struct mmapio__op op;
 	struct mmapio__ring_op *prev;  /* on the ring's given list */
 	struct mmapio__ring_op *next;
 	bool given;                    /* owned by the engine, on the list */
+	bool parked;                   /* handed back, waiting for its shared syncs */
 	struct mmapio__ring_group *group; /* NULL for the synchronous runner's */
+	/*
+	 * The shared syncs this operation waits for (a rename between two
+	 * directories waits for two), NULL where none, and its place among
+	 * each one's members.
+	 */
+	struct mmapio__dsync *dsync[2];
+	unsigned dsync_at[2];
+	/* For the ring's own sync or clean-up delete: the shared sync it serves. */
+	struct mmapio__dsync *serves;
 };
 
 struct mmapio_ring {
@@ -63,6 +80,7 @@ struct mmapio_ring {
 	bool barrier;             /* a barrier since the tail group's last op */
 	bool prev_failed;         /* the last retired group failed */
 	struct mmapio__ring_op *given; /* owned by the engine, not yet handed back */
+	struct mmapio__dsync *dsyncs;  /* shared directory syncs not finished */
 	unsigned inflight;        /* submitted, not yet copied out */
 	struct mmapio__op *run_op; /* the one mmapio__ring_run waits for, or NULL */
 	struct mmapio__event ev;  /* of mmapio_ring_fd; fd -1 until then */
@@ -159,6 +177,54 @@ MMAPIO_INTERNAL void mmapio__ring_advance(struct mmapio_ring *ring);
 
 /* Discards the held operations and frees the groups (ring_free). */
 MMAPIO_INTERNAL void mmapio__ring_drop_order(struct mmapio_ring *ring);
+
+/*
+ * Shared directory syncs (src/ring_dsync.c).
+ *
+ * mmapio__dsync_plan looks at the operations of list, about to be
+ * submitted, and wherever two or more durable operations of one group
+ * (creates, copies without MMAPIO_COPY_OVERWRITE, renames) name entries
+ * in one directory, marks them MMAPIO__OP_NO_DIR_SYNC and makes one shared
+ * sync of that directory for them.  Out of memory it plans nothing: every
+ * operation then syncs its own directory, as it always could.
+ * mmapio__dsync_unplan undoes every plan made since mark (the value of
+ * ring->dsyncs before the plan), for a submit that the engine refused.
+ */
+MMAPIO_INTERNAL void mmapio__dsync_plan(struct mmapio_ring *ring, const struct op_list *list);
+MMAPIO_INTERNAL void mmapio__dsync_unplan(struct mmapio_ring *ring, struct mmapio__dsync *mark);
+
+/*
+ * Looks at op, which is completing: a member of a shared sync that
+ * succeeded is kept (parked) until its syncs finish, and the ring's own
+ * syncs and deletes are taken and freed.  Members whose syncs have all
+ * finished, with a failed sync's error in their result, are appended to
+ * release for the caller to complete.  Returns true when op was taken,
+ * false when the caller completes it now.
+ */
+MMAPIO_INTERNAL bool mmapio__dsync_take(struct mmapio_ring *ring, struct mmapio__op *op,
+					struct op_list *release);
+
+/*
+ * Hands the engine the shared syncs whose members have all come back, and
+ * the deletes that remove the files of a failed one's creates and copies;
+ * where the engine refuses them (or memory runs out), runs them on the
+ * calling thread with platform calls.  Members that finished are appended
+ * to release.  Called from mmapio__ring_advance only, never from done().
+ */
+MMAPIO_INTERNAL void mmapio__dsync_issue(struct mmapio_ring *ring, struct op_list *release);
+
+/* True when an operation with user_data is parked for a shared sync. */
+MMAPIO_INTERNAL bool mmapio__dsync_waiting(const struct mmapio_ring *ring, const void *user_data);
+
+/* Takes op, which is released without completing, out of its shared syncs. */
+MMAPIO_INTERNAL void mmapio__dsync_forget(struct mmapio_ring *ring, struct mmapio__op *op);
+
+/*
+ * For mmapio__ring_free, before the held operations go: runs the syncs
+ * that parked members still wait for on the calling thread, queues those
+ * members on ring->ready and frees every shared sync.
+ */
+MMAPIO_INTERNAL void mmapio__dsync_drop(struct mmapio_ring *ring);
 
 /*
  * Builds a RENAME or SYNC_DIR operation with its paths copied to the heap

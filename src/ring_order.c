@@ -14,7 +14,8 @@
  * predecessor completed (mmapio__ring_advance); never from the engine's
  * done() callback, which would re-enter the engine.
  *
- * Uses ring_op.c; ring.c, ring_prep.c and ring_reap.c use this file.
+ * Uses ring_op.c and ring_dsync.c; ring.c, ring_prep.c and ring_reap.c use
+ * this file.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -68,7 +69,8 @@ MMAPIO_INTERNAL int mmapio__ring_add(struct mmapio_ring *ring, struct mmapio__op
 	return 0;
 }
 
-MMAPIO_INTERNAL void mmapio__ring_complete(struct mmapio_ring *ring, struct mmapio__op *op)
+/* Queues op, completed, on ring's completions and counts it in its group. */
+static void queue_completion(struct mmapio_ring *ring, struct mmapio__op *op)
 {
 	struct mmapio__ring_group *g = ring_op(op)->group;
 
@@ -78,6 +80,46 @@ MMAPIO_INTERNAL void mmapio__ring_complete(struct mmapio_ring *ring, struct mmap
 			g->failed = true;
 	}
 	mmapio__op_list_push(&ring->ready, op);
+}
+
+/* Queues every operation of list (see queue_completion). */
+static void queue_all(struct mmapio_ring *ring, struct op_list *list)
+{
+	struct mmapio__op *op;
+
+	while ((op = mmapio__op_list_pop(list)) != NULL)
+		queue_completion(ring, op);
+}
+
+/*
+ * A durable operation whose directory sync is shared waits for it (its
+ * group with it), so that the next group starts only after the sync.
+ */
+MMAPIO_INTERNAL void mmapio__ring_complete(struct mmapio_ring *ring, struct mmapio__op *op)
+{
+	struct op_list release = { 0 };
+
+	if (!mmapio__dsync_take(ring, op, &release))
+		queue_completion(ring, op);
+	queue_all(ring, &release);
+}
+
+/*
+ * Issues the shared directory syncs that are due (their members have all
+ * come back), and queues the members whose syncs finished.
+ */
+static void issue_dir_syncs(struct mmapio_ring *ring)
+{
+	struct op_list release = { 0 };
+
+	if (ring->dsyncs == NULL)
+		return;
+	mmapio__dsync_issue(ring, &release);
+	if (release.head != NULL) {
+		queue_all(ring, &release);
+		if (ring->ev.fd >= 0)
+			mmapio__plat_event_signal(&ring->ev);
+	}
 }
 
 MMAPIO_INTERNAL void mmapio__ring_route(struct mmapio_ring *ring, struct mmapio__op *op,
@@ -162,9 +204,12 @@ MMAPIO_INTERNAL void mmapio__ring_advance(struct mmapio_ring *ring)
 {
 	struct mmapio__ring_group *g;
 
+	issue_dir_syncs(ring);
 	while ((g = ring->groups) != NULL) {
 		if (!g->released && release(ring, g) < 0)
 			return;
+		/* The blocking engine may have handed back a whole group inside release. */
+		issue_dir_syncs(ring);
 		/* The tail stays while prep calls may still add to it. */
 		if (g->left > 0 || (g->next == NULL && !ring->barrier))
 			return;
@@ -243,5 +288,8 @@ MMAPIO_EXPORT int mmapio_ring_cancel(mmapio_ring *ring, void *user_data)
 		if (rop->op.user_data == user_data)
 			return -EALREADY;
 	}
+	/* Ran, and waits for its directory's shared sync: it completes normally. */
+	if (mmapio__dsync_waiting(ring, user_data))
+		return -EALREADY;
 	return -ENOENT;
 }

@@ -38,6 +38,7 @@ static void take_back(struct mmapio_ring *ring, struct mmapio__op *chain)
 MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 {
 	struct op_list backend = { 0 }, local = { 0 }, held = { 0 };
+	struct mmapio__dsync *mark;
 	struct mmapio__op *op;
 	unsigned n;
 	int r;
@@ -66,6 +67,9 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 	 * a group still held by a barrier wait in ring->held.
 	 */
 	mmapio__ring_advance(ring);
+	/* Durable operations of a group that share a directory share its sync. */
+	mark = ring->dsyncs;
+	mmapio__dsync_plan(ring, &ring->prepared);
 	while ((op = mmapio__op_list_pop(&ring->prepared)) != NULL)
 		mmapio__ring_route(ring, op, &backend, &local, &held);
 
@@ -82,6 +86,7 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 				mmapio__op_list_push(&ring->prepared, op);
 			while ((op = mmapio__op_list_pop(&local)) != NULL)
 				mmapio__op_list_push(&ring->prepared, op);
+			mmapio__dsync_unplan(ring, mark);
 			return r;
 		}
 	}

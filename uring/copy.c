@@ -105,6 +105,16 @@ static void release_bufs(struct ur_engine *e, struct ur_task *t)
 	t->nbufs = 0;
 }
 
+/*
+ * True when a durable copy syncs its directory after the data: not when the
+ * ring syncs it once for the submit (MMAPIO__OP_NO_DIR_SYNC).
+ */
+static bool copy_syncs_dir(const struct mmapio__op *op)
+{
+	return (op->u.copy.flags & MMAPIO_COPY_DURABLE) &&
+	       !(op->ring_flags & MMAPIO__OP_NO_DIR_SYNC);
+}
+
 /* Returns true when the kernel has every opcode op needs. */
 static bool copy_supported(const struct ur_engine *e, const struct mmapio__op *op)
 {
@@ -312,7 +322,7 @@ static int copy_prepare(struct ur_engine *e, struct ur_task *t)
 	const struct mmapio__op *op = t->op;
 	int r;
 
-	if ((op->u.copy.flags & MMAPIO_COPY_DURABLE) && t->dir == NULL) {
+	if (copy_syncs_dir(op) && t->dir == NULL) {
 		t->dir = mmapio__plat_dirname(op->u.copy.dst);
 		if (t->dir == NULL)
 			return -ENOMEM;
@@ -383,8 +393,8 @@ static void copy_complete(struct ur_engine *e, struct ur_task *t, unsigned step,
 			r = copy_place(e, t);
 		if (r < 0)
 			copy_fail(e, t, r);
-		else if (t->cf.synced)
-			copy_succeed(e, t); /* the replace synced the directory itself */
+		else if (t->cf.synced || !copy_syncs_dir(t->op))
+			copy_succeed(e, t); /* the replace synced the directory, or the ring will */
 		else
 			mmapio__ur_dir_start(e, t, CP_DIR);
 		return;

@@ -54,6 +54,24 @@ enum {
 	C_DIR        /* the directory fsync of a durable create */
 };
 
+/*
+ * True when a durable create syncs its directory itself: not when the ring
+ * syncs it once for the submit (MMAPIO__OP_NO_DIR_SYNC).
+ */
+static bool create_syncs_dir(const struct mmapio__op *op)
+{
+	return (op->u.create.flags & MMAPIO_CREATE_DURABLE) &&
+	       !(op->ring_flags & MMAPIO__OP_NO_DIR_SYNC);
+}
+
+/* Finishes a create that succeeded, telling the ring whether it made the file. */
+static void create_succeed(struct ur_engine *e, struct ur_task *t)
+{
+	if (t->created)
+		t->op->ring_flags |= MMAPIO__OP_MADE_FILE;
+	mmapio__ur_finish(e, t, 0);
+}
+
 /* Returns true when the kernel has every opcode op needs. */
 static bool create_supported(const struct ur_engine *e, const struct mmapio__op *op)
 {
@@ -222,11 +240,11 @@ static void create_resize_blocking(struct ur_engine *e, struct ur_task *t)
 		mmapio__ur_fail(e, t, r);
 		return;
 	}
-	if (op->u.create.flags & MMAPIO_CREATE_DURABLE) {
+	if (create_syncs_dir(op)) {
 		mmapio__ur_dir_start(e, t, C_DIR);
 		return;
 	}
-	mmapio__ur_finish(e, t, 0);
+	create_succeed(e, t);
 }
 
 /* The sizing chain is in: looks at its results and moves on. */
@@ -263,11 +281,11 @@ static void create_file_done(struct ur_engine *e, struct ur_task *t)
 		mmapio__ur_fail(e, t, r);
 		return;
 	}
-	if (op->u.create.flags & MMAPIO_CREATE_DURABLE) {
+	if (create_syncs_dir(op)) {
 		mmapio__ur_dir_start(e, t, C_DIR);
 		return;
 	}
-	mmapio__ur_finish(e, t, 0);
+	create_succeed(e, t);
 }
 
 /*
@@ -308,7 +326,7 @@ static void create_opened(struct ur_engine *e, struct ur_task *t, int r)
 static void create_start(struct ur_engine *e, struct ur_task *t)
 {
 	t->own_path = t->op->u.create.path;
-	if (t->op->u.create.flags & MMAPIO_CREATE_DURABLE) {
+	if (create_syncs_dir(t->op)) {
 		t->dir = mmapio__plat_dirname(t->op->u.create.path);
 		if (t->dir == NULL) {
 			mmapio__ur_finish(e, t, -ENOMEM);
@@ -331,7 +349,7 @@ static void create_complete(struct ur_engine *e, struct ur_task *t, unsigned ste
 		if (r < 0)
 			mmapio__ur_fail(e, t, r);
 		else
-			mmapio__ur_finish(e, t, 0);
+			create_succeed(e, t);
 		return;
 	}
 	t->res[step] = res;

@@ -2,9 +2,10 @@
 /*
  * The test hooks of hooks.h, where they touch requests: SQEs of a hooked
  * step become NOPs before they reach the kernel, CQEs of a hooked step
- * report the hooked result, and enters can be refused.  The feature knobs
- * are read by uring.c when a ring opens.  With every knob at zero this
- * costs one test per enter and one per CQE.
+ * report the hooked result (and every CQE is counted by kind and step),
+ * and enters can be refused.  The feature knobs are read by uring.c when
+ * a ring opens.  With every knob at zero this costs one test per enter and
+ * one test and one increment per CQE.
  */
 #include <string.h>
 
@@ -70,6 +71,8 @@ MMAPIO_INTERNAL int mmapio__ur_hook_result(unsigned kind, unsigned step, int res
 {
 	int h = ur_hooked(kind, step);
 
+	if (kind < MMAPIO__UR_NKINDS && step < MMAPIO__UR_NSTEPS)
+		mmapio__ur_hooks.cqes[kind][step]++;
 	return h != 0 ? h : res;
 }
 

@@ -117,6 +117,15 @@ struct mmapio__ur_hooks {
 	 */
 	unsigned gate_kinds;
 	int gate_fd;
+
+	/*
+	 * Not a knob but a count, for tests that check how many requests of
+	 * a kind the engine issued: cqes[kind][step] goes up by one for every
+	 * CQE of that step of an operation of that kind that came back from
+	 * the kernel (a hooked one included).  The directory syncs that a
+	 * ring issues itself for a batch of durable operations are SYNC_DIR.
+	 */
+	unsigned long cqes[MMAPIO__UR_NKINDS][MMAPIO__UR_NSTEPS];
 };
 
 extern MMAPIO_INTERNAL struct mmapio__ur_hooks mmapio__ur_hooks;

@@ -4,7 +4,8 @@
  * (RENAME_NOREPLACE 1 and RENAME_EXCHANGE 2, the values of
  * MMAPIO_RENAME_NOREPLACE and _EXCHANGE).  With MMAPIO_RENAME_DURABLE the
  * directory stage of dir.c follows for the directory of to, and again for
- * that of from when it is another one.  -EINVAL from the kernel for a
+ * that of from when it is another one (unless the ring syncs them once
+ * for its submit: MMAPIO__OP_NO_DIR_SYNC).  -EINVAL from the kernel for a
  * kind of rename the filesystem lacks becomes -ENOTSUP, as in the
  * platform's rename.
  */
@@ -78,7 +79,9 @@ static void rename_complete(struct ur_engine *e, struct ur_task *t, unsigned ste
 		if (res == -EINVAL && (op->u.rename.flags &
 				       (MMAPIO_RENAME_NOREPLACE | MMAPIO_RENAME_EXCHANGE)))
 			res = -ENOTSUP;
-		if (res < 0 || !(op->u.rename.flags & MMAPIO_RENAME_DURABLE)) {
+		/* The ring may sync the directories itself, once for the submit. */
+		if (res < 0 || !(op->u.rename.flags & MMAPIO_RENAME_DURABLE) ||
+		    (op->ring_flags & MMAPIO__OP_NO_DIR_SYNC)) {
 			mmapio__ur_finish(e, t, res);
 			return;
 		}

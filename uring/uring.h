@@ -355,7 +355,10 @@ MMAPIO_INTERNAL int mmapio__ur_enter_check(struct ur_engine *e);
  */
 MMAPIO_INTERNAL void mmapio__ur_hook_sqes(struct ur_engine *e);
 
-/* Returns the result a CQE of step of an op of kind reports under the hooks. */
+/*
+ * Returns the result a CQE of step of an op of kind reports under the hooks,
+ * and counts the CQE (mmapio__ur_hooks.cqes).
+ */
 MMAPIO_INTERNAL int mmapio__ur_hook_result(unsigned kind, unsigned step, int res);
 
 /* Returns the enter error the hooks force on e now, or 0. */
