@@ -199,6 +199,13 @@ bool bench_selected(const struct bench_opts *opts, const char *workload);
 char *bench_size_str(char *buf, size_t size, uint64_t bytes);
 /* A small pseudo-random generator for choices (not data). */
 uint64_t bench_rand(uint64_t *state);
+/*
+ * Draws n distinct random pages among the npages whose used[] byte is 0,
+ * marks them used, and sets ranges[i] to { page * page_size, len } in the
+ * order drawn.  The caller clears used[] (and marks pages never to draw).
+ */
+void bench_draw_pages(uint64_t seed, unsigned char *used, uint64_t npages,
+		      struct mmapio_range *ranges, unsigned n, uint64_t page_size, uint64_t len);
 
 /* The workloads; each returns 0, or -1 when setup or a variant failed. */
 int bench_w1_w2(const struct bench_ctx *ctx);

@@ -86,6 +86,20 @@ uint64_t bench_rand(uint64_t *state)
 	return x * 0x2545f4914f6cdd1du;
 }
 
+void bench_draw_pages(uint64_t seed, unsigned char *used, uint64_t npages,
+		      struct mmapio_range *ranges, unsigned n, uint64_t page_size, uint64_t len)
+{
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t p;
+
+		do
+			p = bench_rand(&seed) % npages;
+		while (used[p]);
+		used[p] = 1;
+		ranges[i] = (struct mmapio_range){ p * page_size, len };
+	}
+}
+
 int bench_make_file(const char *path, uint64_t size, uint64_t seed, uint64_t *sum)
 {
 	uint64_t s = 0;

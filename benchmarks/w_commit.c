@@ -87,15 +87,7 @@ static void commit_draw(struct commit_shared *s, unsigned rep)
 	s->cur_rep = rep + 1;
 	memset(s->used, 0, sizeof(s->used));
 	s->used[0] = 1;
-	for (unsigned i = 0; i < s->n; i++) {
-		uint64_t p;
-
-		do
-			p = bench_rand(&seed) % W10_NPAGES;
-		while (s->used[p]);
-		s->used[p] = 1;
-		s->ranges[i] = (struct mmapio_range){ p * PAGE, PAGE };
-	}
+	bench_draw_pages(seed, s->used, W10_NPAGES, s->ranges, s->n, PAGE, PAGE);
 }
 
 /* The bytes a commit stamped `stamp` puts at off: a header naming both, then the template. */

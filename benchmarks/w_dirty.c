@@ -144,15 +144,7 @@ static void draw(struct dirty_shared *s, unsigned rep)
 		return;
 	s->cur_rep = rep + 1;
 	memset(s->used, 0, s->npages);
-	for (unsigned i = 0; i < s->n; i++) {
-		uint64_t p;
-
-		do
-			p = bench_rand(&seed) % s->npages;
-		while (s->used[p]);
-		s->used[p] = 1;
-		s->ranges[i] = (struct mmapio_range){ p * PAGE, BENCH_FLUSH_PAGE };
-	}
+	bench_draw_pages(seed, s->used, s->npages, s->ranges, s->n, PAGE, BENCH_FLUSH_PAGE);
 }
 
 /*

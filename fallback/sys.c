@@ -358,30 +358,13 @@ static int real_renameat2(int olddirfd, const char *from, int newdirfd, const ch
 #endif
 }
 
-/* Returns 0, -EINVAL for a range off_t cannot hold, -ENOSYS off Linux, or -errno. */
-static int real_writeback(int fd, uint64_t off, uint64_t len)
+/*
+ * sync_file_range of [off, off + len) with flags.  Returns 0, -EINVAL for a
+ * range off_t cannot hold, -ENOSYS off Linux, or -errno.
+ */
+static int sync_file_range_of(int fd, uint64_t off, uint64_t len, unsigned flags)
 {
 #if MMAPIO_LINUX
-	int rc;
-
-	if (off > OFF_MAX || len > OFF_MAX - off)
-		return -EINVAL;
-	do
-		rc = sync_file_range(fd, (off_t)off, (off_t)len, SYNC_FILE_RANGE_WRITE);
-	while (rc < 0 && errno == EINTR);
-	return rc < 0 ? neg_errno() : 0;
-#else
-	(void)fd, (void)off, (void)len;
-	return -ENOSYS;
-#endif
-}
-
-/* Returns 0, -EINVAL for a range off_t cannot hold, -ENOSYS off Linux, or -errno. */
-static int real_writeback_wait(int fd, uint64_t off, uint64_t len)
-{
-#if MMAPIO_LINUX
-	const unsigned flags = SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
-			       SYNC_FILE_RANGE_WAIT_AFTER;
 	int rc;
 
 	if (off > OFF_MAX || len > OFF_MAX - off)
@@ -391,8 +374,30 @@ static int real_writeback_wait(int fd, uint64_t off, uint64_t len)
 	while (rc < 0 && errno == EINTR);
 	return rc < 0 ? neg_errno() : 0;
 #else
-	(void)fd, (void)off, (void)len;
+	(void)fd, (void)off, (void)len, (void)flags;
 	return -ENOSYS;
+#endif
+}
+
+/* Starts write-back of the range.  Returns as sync_file_range_of. */
+static int real_writeback(int fd, uint64_t off, uint64_t len)
+{
+#if MMAPIO_LINUX
+	return sync_file_range_of(fd, off, len, SYNC_FILE_RANGE_WRITE);
+#else
+	return sync_file_range_of(fd, off, len, 0);
+#endif
+}
+
+/* Writes the range back and waits for it.  Returns as sync_file_range_of. */
+static int real_writeback_wait(int fd, uint64_t off, uint64_t len)
+{
+#if MMAPIO_LINUX
+	return sync_file_range_of(fd, off, len,
+				  SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE |
+					  SYNC_FILE_RANGE_WAIT_AFTER);
+#else
+	return sync_file_range_of(fd, off, len, 0);
 #endif
 }
 
