@@ -195,6 +195,24 @@ ReportHook(POST_ALL)(struct criterion_global_stats *stats)
 			TH_SKIP("valgrind does not emulate %s", (what));          \
 	} while (0)
 
+/*
+ * Reaps exactly n completions from ring into out, each wait up to 30 s, and
+ * checks that nothing is left in flight.
+ */
+static inline void th_reap_n(mmapio_ring *ring, struct mmapio_completion *out, unsigned n)
+{
+	unsigned got = 0;
+
+	while (got < n) {
+		int rc = mmapio_ring_wait(ring, out + got, n - got, 1, 30000);
+
+		cr_assert_gt(rc, 0, "mmapio_ring_wait after %u of %u: %d (%s)", got, n, rc,
+			     mmapio_strerror(rc));
+		got += (unsigned)rc;
+	}
+	cr_assert_eq(mmapio_ring_inflight(ring), 0);
+}
+
 /* Byte i of the fill pattern with the given seed: not periodic below 4 GiB. */
 static inline unsigned char th_pattern_byte(uint64_t i, unsigned seed)
 {

@@ -268,21 +268,6 @@ Test(flush, range_flush_error_is_sticky)
  * covers both, and the ring's counters prove which engine did the sync.
  */
 
-/* Reaps exactly n completions from ring into out, waiting up to 30 s. */
-static void reap_n(mmapio_ring *ring, struct mmapio_completion *out, unsigned n)
-{
-	unsigned got = 0;
-
-	while (got < n) {
-		int rc = mmapio_ring_wait(ring, out + got, n - got, 1, 30000);
-
-		cr_assert_gt(rc, 0, "mmapio_ring_wait after %u of %u: %d (%s)", got, n, rc,
-			     mmapio_strerror(rc));
-		got += (unsigned)rc;
-	}
-	cr_assert_eq(mmapio_ring_inflight(ring), 0);
-}
-
 /*
  * Writes a pattern through the map, flushes it through a ring on engine
  * with one whole-map flush and one of three scattered ranges, and checks
@@ -305,7 +290,7 @@ static void ring_flush_reaches_the_file(enum mmapio_backend engine)
 	TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, 0, LEN, (void *)1), 0);
 	TH_ASSERT_RC(mmapio_ring_prep_flush_ranges(ring, map, ranges, 3, (void *)2), 0);
 	TH_ASSERT_RC(mmapio_ring_submit(ring), 2);
-	reap_n(ring, c, 2);
+	th_reap_n(ring, c, 2);
 	for (int i = 0; i < 2; i++) {
 		cr_assert_eq(c[i].op, MMAPIO_OP_FLUSH);
 		cr_assert_eq(c[i].result, 0, "flush %p: %d (%s)", c[i].user_data, c[i].result,
@@ -360,7 +345,7 @@ static void remembered_error_reaches_ring_flushes(enum mmapio_backend engine)
 	TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, 4096, 4096, (void *)1), 0);
 	TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, 0, 0, (void *)2), 0);
 	TH_ASSERT_RC(mmapio_ring_submit(ring), 2);
-	reap_n(ring, c, 2);
+	th_reap_n(ring, c, 2);
 	for (int i = 0; i < 2; i++)
 		cr_assert_eq(c[i].result, -EIO, "flush %p: %d (%s), expected the remembered -EIO",
 			     c[i].user_data, c[i].result, mmapio_strerror(c[i].result));
@@ -397,7 +382,7 @@ Test(flush, blocking_ring_flush_error_arrives_and_sticks)
 	mmapio__sys.fdatasync = fail_sync;
 	TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, 8192, 5, NULL), 0);
 	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
-	reap_n(ring, &c, 1);
+	th_reap_n(ring, &c, 1);
 	mmapio__sys_reset();
 	cr_assert_eq(c.result, -EIO, "completion %d (%s)", c.result, mmapio_strerror(c.result));
 	TH_ASSERT_RC(mmapio_flush(map), -EIO);

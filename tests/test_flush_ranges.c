@@ -87,21 +87,6 @@ static void record_calls(mmapio_map *map)
 	mmapio__sys.msync = rec_msync;
 }
 
-/* Reaps exactly n completions from ring into out, waiting up to 30 s. */
-static void reap_n(mmapio_ring *ring, struct mmapio_completion *out, unsigned n)
-{
-	unsigned got = 0;
-
-	while (got < n) {
-		int rc = mmapio_ring_wait(ring, out + got, n - got, 1, 30000);
-
-		cr_assert_gt(rc, 0, "mmapio_ring_wait after %u of %u: %d (%s)", got, n, rc,
-			     mmapio_strerror(rc));
-		got += (unsigned)rc;
-	}
-	cr_assert_eq(mmapio_ring_inflight(ring), 0);
-}
-
 /*
  * Submits what is prepared (one flush_ranges with user_data ud), reaps its
  * one completion and checks that no second one follows.  Returns its
@@ -113,7 +98,7 @@ static int run_one(mmapio_ring *ring, void *ud)
 	struct mmapio_ring_stats st;
 
 	TH_ASSERT_RC(mmapio_ring_submit(ring), 1);
-	reap_n(ring, &c, 1);
+	th_reap_n(ring, &c, 1);
 	cr_assert_eq(c.op, MMAPIO_OP_FLUSH);
 	cr_assert_eq(c.user_data, ud);
 	TH_ASSERT_RC(mmapio_ring_peek(ring, &extra, 1), 0);
