@@ -55,9 +55,10 @@
 
 #include "platform.h"
 #include "posix_features.h"
+#include "sys.h"
 
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
-static int install_error;          /* -errno from sigaction, set once */
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static int installed;              /* 1 once on_sigbus is installed */
 
 /*
  * The actions to chain to.  A replaced handler is written into the next
@@ -124,14 +125,39 @@ static void our_action(struct sigaction *sa)
 	sigemptyset(&sa->sa_mask);
 }
 
-/* Installs on_sigbus, saving the previous action in slot 0.  Runs once. */
-static void install_handler(void)
+/*
+ * Installs on_sigbus on the first guarded run, saving the previous action
+ * in slot 0.  Returns 0 or -errno; after a failure the next run tries
+ * again.
+ *
+ * Signals stay blocked on this thread while it holds install_lock: a
+ * signal handler that copies out of a map (which the guard allows) would
+ * otherwise find its own thread holding the lock and wait for itself for
+ * ever.  A signal that arrives meanwhile is handled once the install is
+ * done.  Once installed, a load is all it costs.
+ */
+static int ensure_handler(void)
 {
 	struct sigaction sa;
+	sigset_t all, old;
+	int rc;
 
-	our_action(&sa);
-	if (sigaction(SIGBUS, &sa, &chain[0]) < 0)
-		install_error = -errno;
+	if (__atomic_load_n(&installed, __ATOMIC_ACQUIRE))
+		return 0;
+	sigfillset(&all);
+	rc = pthread_sigmask(SIG_SETMASK, &all, &old);
+	if (rc != 0)
+		return -rc;
+	pthread_mutex_lock(&install_lock);
+	if (!__atomic_load_n(&installed, __ATOMIC_RELAXED)) {
+		our_action(&sa);
+		rc = mmapio__sys.sigaction(SIGBUS, &sa, &chain[0]);
+		if (rc == 0)
+			__atomic_store_n(&installed, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&install_lock);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return rc;
 }
 
 /*
@@ -142,15 +168,17 @@ static int keep_handler(void)
 {
 	struct sigaction cur, sa;
 	unsigned slot;
+	int rc = mmapio__sys.sigaction(SIGBUS, NULL, &cur);
 
-	if (sigaction(SIGBUS, NULL, &cur) < 0)
-		return -errno;
+	if (rc < 0)
+		return rc;
 	if ((cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_sigbus)
 		return 0;
 	slot = __atomic_fetch_add(&chain_next, 1, __ATOMIC_RELAXED) % CHAIN_SLOTS;
 	our_action(&sa);
-	if (sigaction(SIGBUS, &sa, &chain[slot]) < 0)
-		return -errno;
+	rc = mmapio__sys.sigaction(SIGBUS, &sa, &chain[slot]);
+	if (rc < 0)
+		return rc;
 	__atomic_store_n(&chain_cur, slot, __ATOMIC_RELEASE);
 	return 0;
 }
@@ -202,11 +230,9 @@ static int guarded_run(enum guarded_kind kind, void *dst, const void *src, size_
 
 	if (len == 0)
 		return 0;
-	rc = pthread_once(&install_once, install_handler);
-	if (rc != 0)
-		return -rc;
-	if (install_error)
-		return install_error;
+	rc = ensure_handler();
+	if (rc < 0)
+		return rc;
 	rc = keep_handler();
 	if (rc < 0)
 		return rc;

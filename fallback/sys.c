@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -458,6 +459,12 @@ static int real_mincore(void *addr, size_t len, unsigned char *vec)
 	return mincore(addr, len, vec) < 0 ? neg_errno() : 0;
 }
 
+/* Returns 0 or -errno. */
+static int real_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	return sigaction(sig, act, old) < 0 ? neg_errno() : 0;
+}
+
 /* Returns 0 with *key set, or -errno (pthread_key_create reports, not errno). */
 static int real_tls_key_create(pthread_key_t *key, void (*destructor)(void *))
 {
@@ -484,7 +491,7 @@ static int real_tls_key_create(pthread_key_t *key, void (*destructor)(void *))
 		.renameat2 = real_renameat2, .writeback = real_writeback,     \
 		.writeback_wait = real_writeback_wait,                        \
 		.setlk = real_setlk,                                          \
-		.fchmod = real_fchmod,                                        \
+		.fchmod = real_fchmod, .sigaction = real_sigaction,           \
 		.tls_key_create = real_tls_key_create,                        \
 	}
 

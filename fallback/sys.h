@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -70,6 +71,7 @@ struct mmapio__sys {
 	int (*setlk)(int fd, int type, bool wait, bool ofd, uint64_t off, uint64_t len);
 	int (*linkat)(int olddirfd, const char *from, int newdirfd, const char *to, int flags);
 	int (*fchmod)(int fd, unsigned mode);
+	int (*sigaction)(int sig, const struct sigaction *act, struct sigaction *old);
 	/*
 	 * Not a system call, but a resource the kernel or the C library can
 	 * run out of (EAGAIN at PTHREAD_KEYS_MAX, ENOMEM), so it is injectable

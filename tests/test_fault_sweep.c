@@ -102,7 +102,7 @@ enum entry {
 	E_FDATASYNC, E_DUPFD, E_FCNTL_GETFL, E_MMAP, E_MUNMAP, E_MREMAP, E_MSYNC,
 	E_MADVISE, E_MLOCK, E_MUNLOCK, E_MINCORE, E_PREAD, E_PWRITE,
 	E_COPY_FILE_RANGE, E_FICLONE, E_UNLINKAT, E_RENAMEAT, E_RENAMEAT2, E_WRITEBACK,
-	E_WRITEBACK_WAIT, E_SETLK, E_LINKAT, E_FCHMOD, E_TLS_KEY_CREATE, E_COUNT
+	E_WRITEBACK_WAIT, E_SETLK, E_LINKAT, E_FCHMOD, E_SIGACTION, E_TLS_KEY_CREATE, E_COUNT
 };
 
 /* A new table entry must be wrapped here too, or the sweep would miss it. */
@@ -166,6 +166,7 @@ static const struct fault f_writeback[] = { ERR(EIO), ERR(ENOMEM), END };
 static const struct fault f_setlk[] = { ERR(EAGAIN), ERR(EDEADLK), ERR(EINTR), ERR(ENOLCK), END };
 static const struct fault f_linkat[] = { ERR(EACCES), ERR(EIO), ERR(ENOSPC), ERR(EMLINK), END };
 static const struct fault f_key[] = { ERR(EAGAIN), ERR(ENOMEM), END };
+static const struct fault f_sigaction[] = { ERR(EINVAL), END };
 
 struct entry_info {
 	const char *name;
@@ -204,6 +205,7 @@ static const struct entry_info entry_infos[E_COUNT] = {
 	[E_SETLK] = { "setlk", f_setlk, false },
 	[E_LINKAT] = { "linkat", f_linkat, false },
 	[E_FCHMOD] = { "fchmod", f_fchmod, false },
+	[E_SIGACTION] = { "sigaction", f_sigaction, false },
 	[E_TLS_KEY_CREATE] = { "tls_key_create", f_key, false },
 };
 
@@ -601,6 +603,13 @@ static int w_fchmod(int fd, unsigned mode)
 	return f ? -f->err : real_sys.fchmod(fd, mode);
 }
 
+static int w_sigaction(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	const struct fault *f = hit(E_SIGACTION);
+
+	return f ? -f->err : real_sys.sigaction(sig, act, old);
+}
+
 /* Puts a counting (and, when armed, injecting) wrapper on every entry. */
 static void install_wrappers(void)
 {
@@ -635,6 +644,7 @@ static void install_wrappers(void)
 	mmapio__sys.setlk = w_setlk;
 	mmapio__sys.linkat = w_linkat;
 	mmapio__sys.tls_key_create = w_tls_key_create;
+	mmapio__sys.sigaction = w_sigaction;
 }
 
 /* ------------------------------------------------------------------------ */

@@ -197,3 +197,44 @@ Test(faults, guarded_copy_in_a_signal_handler_keeps_the_outer_guard)
 	TH_ASSERT_RC(mmapio_close(map), 0);
 	free(buf);
 }
+
+/*
+ * The first guarded copy of a process installs the SIGBUS handler.  A
+ * signal that lands during that install, and whose handler copies out of
+ * a map, used to find its own thread inside the install's pthread_once and
+ * wait for itself for ever (seen as a rare hang of the test above).  The
+ * wrapper below raises the signal exactly there, every time.
+ */
+static int (*real_sigaction)(int, const struct sigaction *, struct sigaction *);
+static volatile sig_atomic_t raised_in_install;
+
+static int sigaction_raising(int sig, const struct sigaction *act, struct sigaction *old)
+{
+	if (sig == SIGBUS && act != NULL && !raised_in_install) {
+		raised_in_install = 1;
+		raise(SIGALRM);
+	}
+	return real_sigaction(sig, act, old);
+}
+
+Test(faults, signal_during_the_guards_install_copies_too, .timeout = 20)
+{
+	unsigned char b[256];
+	struct sigaction sa;
+	TH_PATH(ip, "inner");
+
+	TH_ASSERT_RC(mmapio_create(ip, 4096, NULL, &inner_map), 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_timer;
+	sigemptyset(&sa.sa_mask);
+	cr_assert_eq(sigaction(SIGALRM, &sa, NULL), 0);
+	real_sigaction = mmapio__sys.sigaction;
+	mmapio__sys.sigaction = sigaction_raising;
+
+	TH_ASSERT_RC(mmapio_read(inner_map, 0, b, sizeof(b)), 0);
+	mmapio__sys_reset();
+	cr_assert_eq(raised_in_install, 1, "the install never called sigaction through the table");
+	cr_assert_eq(inner_reads, 1, "the signal raised during the install was not handled");
+	cr_assert_eq(inner_errors, 0);
+	TH_ASSERT_RC(mmapio_close(inner_map), 0);
+}
