@@ -153,6 +153,55 @@ MMAPIO_INTERNAL void mmapio__ring_complete_local(struct mmapio_ring *ring, struc
 		mmapio__plat_event_signal(&ring->ev);
 }
 
+/*
+ * True when op may head a link to the operation of the next group: its
+ * result alone decides whether its group fails.  Not a flush while its
+ * map's sticky write-back error is set (the kernel would report success
+ * and run the next one, although op_failed counts the group as failed),
+ * nor an operation waiting for a shared directory sync.
+ */
+static bool may_link_from(const struct mmapio__op *op)
+{
+	const struct mmapio_map *map = op->map;
+
+	if (op->ring_flags & MMAPIO__OP_NO_DIR_SYNC)
+		return false;
+	return op->kind != MMAPIO_OP_FLUSH || map == NULL ||
+	       __atomic_load_n(&map->flush_error, __ATOMIC_ACQUIRE) == 0;
+}
+
+MMAPIO_INTERNAL void mmapio__ring_link(struct mmapio_ring *ring, struct op_list *engine,
+				       struct op_list *held)
+{
+	struct mmapio__op *a = engine->tail, *b;
+	unsigned len = 2;
+
+	if (ring->engine->link == NULL)
+		return;
+	while (a != NULL && (b = held->head) != NULL) {
+		const struct mmapio__ring_group *g = ring_op(a)->group, *next;
+
+		if (g == NULL || (next = g->next) == NULL || ring_op(b)->group != next)
+			return;
+		/* Each group is this one operation, and nothing of g failed. */
+		if (g->left != 1 || g->failed || next->left != 1 || next->released)
+			return;
+		if (!may_link_from(a) || (b->ring_flags & MMAPIO__OP_NO_DIR_SYNC) ||
+		    mmapio__op_is_local(b) || !ring->engine->link(ring->state, a, b, len))
+			return;
+		a->ring_flags |= MMAPIO__OP_LINK_NEXT;
+		mmapio__op_list_push(engine, mmapio__op_list_pop(held));
+		a = b;
+		len++;
+	}
+}
+
+MMAPIO_INTERNAL void mmapio__ring_unlink(struct mmapio__op *chain)
+{
+	for (; chain != NULL; chain = chain->next)
+		chain->ring_flags &= ~MMAPIO__OP_LINK_NEXT;
+}
+
 /* Puts list in front of ring->held again. */
 static void unhold_failed(struct mmapio_ring *ring, struct op_list *list)
 {
@@ -183,12 +232,14 @@ static int release(struct mmapio_ring *ring, struct mmapio__ring_group *g)
 		mmapio__ring_route(ring, op, &engine, &local, &ring->held);
 	}
 	if (engine.head != NULL) {
+		mmapio__ring_link(ring, &engine, &ring->held);
 		for (op = engine.head; op != NULL; op = op->next)
 			mmapio__ring_give(ring, op);
 		r = ring->engine->submit(ring->state, engine.head);
 		if (r < 0) {
 			for (op = engine.head; op != NULL; op = op->next)
 				mmapio__ring_take(ring, op);
+			mmapio__ring_unlink(engine.head);
 			/* Local ones complete anyway; the rest waits for the next call. */
 			g->released = false;
 			unhold_failed(ring, &engine);
