@@ -29,6 +29,23 @@
  * Requests the kernel did take finish there and post their CQEs without an
  * enter, and are collected by polling the CQ ring.  Such a ring refuses new
  * chains with its error.
+ *
+ * Links.  The ring front end may mark an operation MMAPIO__OP_LINK_NEXT
+ * (after the contract's link() said yes): the next one in the chain runs
+ * only after it.  Every operation of such a chain is one SQE (its kind's
+ * single()), and ur_start_chain starts the chain only when the window,
+ * the completion ring's room and the submission ring hold all of it, then
+ * queues the SQEs back to back, each but the last with IOSQE_IO_LINK, so
+ * one enter hands the whole chain to the kernel: all or none.  The kernel
+ * runs each only when the one before succeeded in full; after an error or
+ * a short result it completes the rest with -ECANCELED.  Such a CQE of an
+ * operation linked behind another (t->behind) is not its kind's: the task
+ * waits (link_wait) until the one before has finished (task.c), then
+ * completes with -ECANCELED, not having run, when that one failed; or
+ * starts again by itself when that one succeeded after all (a short write
+ * that write.c continued), which keeps the order, since the one before is
+ * done.  Any other first CQE means the link ran it: nothing ties the two
+ * any more.
  */
 #include <errno.h>
 #include <fcntl.h>
