@@ -418,3 +418,133 @@ Test(ring_link, operation_added_to_a_linked_group_waits_blocking)
 {
 	late_member_waits(MMAPIO_BACKEND_FALLBACK);
 }
+
+/* A flush that fails cancels the write linked behind it, which does not run. */
+Test(ring_link, failed_flush_cancels_the_linked_write_uring)
+{
+	mmapio_ring *ring = open_on(MMAPIO_BACKEND_URING);
+	TH_PATH(p, "f");
+	mmapio_map *map = open_map(p);
+	unsigned char src[PAGE];
+	int res[2];
+
+	th_fill(src, PAGE, 0, 29);
+	mmapio__ur_hooks.result[MMAPIO_OP_FLUSH][MMAPIO__UR_FSYNC] = -EIO;
+	TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, 0, PAGE, UD(0)), 0);
+	TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_write(ring, map, PAGE, src, PAGE, UD(1)), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 2);
+	reap_all(ring, 2, res, NULL);
+	cr_assert_eq(res[0], -EIO);
+	cr_assert_eq(res[1], -ECANCELED, "write: %d", res[1]);
+	cr_assert_eq(mmapio__ur_hooks.linked[MMAPIO_OP_WRITE], 1);
+	cr_assert_eq(mmapio__ur_hooks.link_cancelled[MMAPIO_OP_WRITE], 1);
+	cr_assert_eq(mmapio__ur_hooks.cqes[MMAPIO_OP_WRITE][MMAPIO__UR_WRITE], 0, "no write ran");
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	close_on(ring);
+	assert_file(p, 0, NULL, 0);
+}
+
+/*
+ * A ring whose first enter fails for good (a seccomp filter after the
+ * setup, say): the chain never reached the kernel, and each operation
+ * still completes exactly once, with an error, the write never run.
+ */
+Test(ring_link, chain_on_a_ring_that_breaks_completes_once_each_uring)
+{
+	mmapio_ring *ring = open_on(MMAPIO_BACKEND_URING);
+	TH_PATH(p, "f");
+	mmapio_map *map = open_map(p);
+	unsigned char src[PAGE];
+	struct mmapio_ring_stats st;
+	int res[2];
+
+	th_fill(src, PAGE, 0, 31);
+	TH_ASSERT_RC(mmapio_ring_stats(ring, &st), 0);
+	mmapio__ur_hooks.enter_error = -EPERM;
+	mmapio__ur_hooks.enter_after = (unsigned)st.uring_enters;
+	TH_ASSERT_RC(mmapio_ring_prep_write(ring, map, PAGE, src, PAGE, UD(0)), 0);
+	TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, 0, 4 * PAGE, UD(1)), 0);
+	cr_assert_geq(mmapio_ring_submit(ring), 0);
+	reap_all(ring, 2, res, NULL);
+	cr_assert_lt(res[0], 0, "write: %d", res[0]);
+	cr_assert_lt(res[1], 0, "flush: %d", res[1]);
+	cr_assert_eq(mmapio__ur_hooks.linked[MMAPIO_OP_FLUSH], 1, "queued as a chain");
+	cr_assert_eq(mmapio__ur_hooks.cqes[MMAPIO_OP_WRITE][MMAPIO__UR_WRITE], 0);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	close_on(ring);
+	assert_file(p, 0, NULL, 0);
+}
+
+/*
+ * A long chain of single groups (write, flush, write, flush, ...) on a
+ * ring of depth 3: chains are cut where the window could not start them
+ * at once, the rest is held, and everything completes in order, once.
+ */
+static void long_chain(enum mmapio_backend engine, unsigned depth)
+{
+	struct mmapio_ring_options o = { .queue_depth = depth, .backend = engine };
+	mmapio_ring *ring = NULL;
+	TH_PATH(p, "f");
+	mmapio_map *map = open_map(p);
+	static unsigned char src[4][PAGE];
+	struct mmapio_completion c[8];
+	unsigned got = 0;
+	int rc;
+
+	mmapio__ur_hooks_reset();
+	if (engine == MMAPIO_BACKEND_URING && !MMAPIO_TEST_HAVE_URING)
+		TH_SKIP("io_uring engine not built");
+	rc = mmapio_ring_open(&o, &ring);
+	if (engine == MMAPIO_BACKEND_URING && (rc == -EPERM || rc == -ENOSYS || rc == -ENOMEM))
+		TH_SKIP("io_uring cannot be set up here: %s", mmapio_strerror(rc));
+	cr_assert_eq(rc, 0);
+	for (unsigned i = 0; i < 4; i++) {
+		th_fill(src[i], PAGE, 0, 40 + i);
+		if (i > 0)
+			TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+		TH_ASSERT_RC(mmapio_ring_prep_write(ring, map, i * PAGE, src[i], PAGE, UD(2 * i)), 0);
+		TH_ASSERT_RC(mmapio_ring_barrier(ring), 0);
+		TH_ASSERT_RC(mmapio_ring_prep_flush(ring, map, i * PAGE, PAGE, UD(2 * i + 1)), 0);
+	}
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 8);
+	while (got < 8) {
+		rc = mmapio_ring_wait(ring, c + got, 8 - got, 1, 30000);
+		cr_assert_gt(rc, 0, "wait: %d", rc);
+		got += (unsigned)rc;
+	}
+	for (unsigned k = 0; k < 8; k++) {
+		cr_assert_eq(c[k].user_data, UD(k), "completion %u is %p", k, c[k].user_data);
+		cr_assert_eq(c[k].result, 0, "operation %u: %d", k, c[k].result);
+	}
+	if (engine == MMAPIO_BACKEND_URING)
+		cr_assert_geq(mmapio__ur_hooks.linked[MMAPIO_OP_FLUSH] +
+				      mmapio__ur_hooks.linked[MMAPIO_OP_WRITE], 2);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+	for (unsigned i = 0; i < 4; i++) {
+		unsigned char got_page[PAGE];
+		int fd = open(p, O_RDONLY | O_CLOEXEC);
+
+		cr_assert_geq(fd, 0);
+		cr_assert_eq(pread(fd, got_page, PAGE, (off_t)(i * PAGE)), (ssize_t)PAGE);
+		close(fd);
+		cr_assert_eq(memcmp(got_page, src[i], PAGE), 0, "page %u", i);
+	}
+}
+
+Test(ring_link, long_chain_on_a_small_window_uring)
+{
+	long_chain(MMAPIO_BACKEND_URING, 3);
+}
+
+Test(ring_link, long_chain_on_the_default_window_uring)
+{
+	long_chain(MMAPIO_BACKEND_URING, 0);
+}
+
+Test(ring_link, long_chain_blocking)
+{
+	long_chain(MMAPIO_BACKEND_FALLBACK, 3);
+}
