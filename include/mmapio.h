@@ -952,7 +952,11 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *m
  * the rest of a short write; and every copy's data: each 1 MiB chunk's
  * write is queued as its read's completion is collected, so a 64 MiB copy
  * submitted to a caller who then slept for 1 s had written nothing (87 to
- * 127 ms when driven).  mmapio_ring_close waits for all of it.
+ * 127 ms when driven).  mmapio_ring_close waits for all of it.  Groups
+ * held back by a barrier wait for the caller's next call too, except
+ * chains of single writes and flushes, which the kernel runs in order by
+ * itself (see mmapio_ring_barrier); after a short write in such a chain,
+ * the rest of the write and what follows it wait for the next call.
  *
  * Returns the number of operations
  * handed over (>= 0, 0 when none was prepared); -EINVAL for NULL;

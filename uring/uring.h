@@ -72,6 +72,9 @@
  * that chains pass through in batches (mmapio__ur_sq_room).  What starts
  * from a CQE (a later stage, a copy's next chunk, the backlog's refill)
  * waits for the next call; include/mmapio.h says so at mmapio_ring_submit.
+ * Chains of single-SQE operations that the ring linked (MMAPIO__OP_LINK_NEXT,
+ * "Links" in window.c) go in with one enter and run to their end in the
+ * kernel, unless a short write breaks them.
  */
 #ifndef MMAPIO_URING_H
 #define MMAPIO_URING_H
