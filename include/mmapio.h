@@ -952,7 +952,11 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *m
  * the rest of a short write; and every copy's data: each 1 MiB chunk's
  * write is queued as its read's completion is collected, so a 64 MiB copy
  * submitted to a caller who then slept for 1 s had written nothing (87 to
- * 127 ms when driven).  mmapio_ring_close waits for all of it.
+ * 127 ms when driven).  mmapio_ring_close waits for all of it.  Groups
+ * held back by a barrier wait for the caller's next call too, except
+ * chains of single writes and flushes, which the kernel runs in order by
+ * itself (see mmapio_ring_barrier); after a short write in such a chain,
+ * the rest of the write and what follows it wait for the next call.
  *
  * Returns the number of operations
  * handed over (>= 0, 0 when none was prepared); -EINVAL for NULL;
@@ -1078,9 +1082,25 @@ MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags
  * group is handed over as mmapio_ring_submit hands operations over, so a
  * peek that releases one may do what a submit may (on io_uring: open a
  * copy's files, run an operation the kernel lacks).  Held
- * operations count as submitted: mmapio_ring_inflight includes them.  (On
- * io_uring the groups are held back in the ring rather than expressed with
- * IOSQE_IO_LINK or IOSQE_IO_DRAIN, which may become a later speed-up.)
+ * operations count as submitted: mmapio_ring_inflight includes them.
+ *
+ * What runs without the caller (io_uring).  Where a barrier separates two
+ * groups of exactly one operation each that reach the engine together
+ * (prepared and submitted in one mmapio_ring_submit, or released together
+ * by one call), and each is a mmapio_ring_prep_write of at most 1 GiB or a
+ * mmapio_ring_prep_flush of at most 2 GiB, the kernel runs them in order
+ * itself (a linked chain), with no call between them: write, barrier,
+ * flush, submit, and both complete while the caller sleeps.  Chains of
+ * such single-operation groups (write, barrier, flush, barrier, write)
+ * run the same way.  The outcome is the one described above: after a
+ * failed (or short and then failed) write the flush completes with
+ * -ECANCELED without running.  Not chained: a flush of a map whose sticky
+ * write-back error is set, flushes of several ranges, groups of several
+ * operations (those run in parallel, which is faster than a chain), and
+ * other kinds; those wait for the caller's next call as above.
+ * mmapio_ring_cancel of an operation chained behind another returns
+ * -EALREADY, as for any operation the engine has.  The blocking engine
+ * runs operations in mmapio_ring_submit anyway.
  *
  * Returns 0, or -EINVAL for NULL.  A barrier is not an operation: it has
  * no completion.  Never blocks.

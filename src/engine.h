@@ -101,6 +101,16 @@ struct mmapio__op {
 #define MMAPIO__OP_NO_DIR_SYNC 0x1u
 #define MMAPIO__OP_MADE_FILE   0x2u
 
+/*
+ * MMAPIO__OP_LINK_NEXT, set by the ring (src/ring_order.c) on an operation
+ * of a chain submitted only after the engine's link() accepted the pair:
+ * the operation after it in the chain runs only once this one has
+ * succeeded, and when this one fails it completes with -ECANCELED without
+ * running.  The engine clears nothing; the ring clears the flag when the
+ * engine refuses the chain.
+ */
+#define MMAPIO__OP_LINK_NEXT   0x4u
+
 /* What a backend receives when a ring opens it. */
 struct mmapio__engine_params {
 	unsigned queue_depth;     /* the caller's, or 0: the engine's default */
@@ -189,6 +199,21 @@ struct mmapio__engine {
 	 * (>= 0 or -errno).  Thread-safe.  NULL for engines that cannot.
 	 */
 	int (*run)(struct mmapio__op *op);
+
+	/*
+	 * Asks whether the engine can run next strictly after first in
+	 * the kernel, without the ring holding next back: next starts only
+	 * once first has succeeded; when first fails, next completes with
+	 * -ECANCELED without having run; every operation still completes
+	 * exactly once.  len is the number of operations the chain of
+	 * linked operations would hold with next (2 for a pair): the engine
+	 * must be able to start them all at once.  Returns true when it
+	 * can, for the ring to set MMAPIO__OP_LINK_NEXT on first and submit
+	 * next right after it in the same chain.  NULL for engines that
+	 * cannot (the ring then holds next until first has completed).
+	 */
+	bool (*link)(void *engine, const struct mmapio__op *first, const struct mmapio__op *next,
+		     unsigned len);
 };
 
 /* The blocking engine (fallback/blocking.c). */

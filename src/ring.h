@@ -175,6 +175,21 @@ MMAPIO_INTERNAL void mmapio__ring_complete_local(struct mmapio_ring *ring, struc
  */
 MMAPIO_INTERNAL void mmapio__ring_advance(struct mmapio_ring *ring);
 
+/*
+ * Links held groups behind the operations about to go to the engine, where
+ * the engine can run them in order itself (its link(), see engine.h):
+ * while the last operation of engine is alone in its group, nothing of that
+ * group failed, and the next group is the first operation of held, alone
+ * too, that operation moves from held to the end of engine, and the one
+ * before it is marked MMAPIO__OP_LINK_NEXT.  The next group stays
+ * unreleased: what prep calls add to it later is held as before.
+ */
+MMAPIO_INTERNAL void mmapio__ring_link(struct mmapio_ring *ring, struct op_list *engine,
+				       struct op_list *held);
+
+/* Clears MMAPIO__OP_LINK_NEXT on a chain the engine refused. */
+MMAPIO_INTERNAL void mmapio__ring_unlink(struct mmapio__op *chain);
+
 /* Discards the held operations and frees the groups (ring_free). */
 MMAPIO_INTERNAL void mmapio__ring_drop_order(struct mmapio_ring *ring);
 

@@ -74,6 +74,8 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 		mmapio__ring_route(ring, op, &backend, &local, &held);
 
 	if (backend.head != NULL) {
+		/* Single-operation groups the engine can order itself go along. */
+		mmapio__ring_link(ring, &backend, &held);
 		/* Given first: the engine may hand them back inside submit. */
 		for (op = backend.head; op != NULL; op = op->next)
 			mmapio__ring_give(ring, op);
@@ -81,6 +83,7 @@ MMAPIO_EXPORT int mmapio_ring_submit(mmapio_ring *ring)
 		if (r < 0) {
 			/* Nothing was taken: everything stays prepared. */
 			take_back(ring, backend.head);
+			mmapio__ring_unlink(backend.head);
 			ring->prepared = backend;
 			while ((op = mmapio__op_list_pop(&held)) != NULL)
 				mmapio__op_list_push(&ring->prepared, op);

@@ -216,6 +216,12 @@ static void flush_complete(struct ur_engine *e, struct ur_task *t, unsigned step
 	mmapio__ur_finish(e, t, t->err);
 }
 
+/* True when the flush is one datasync: a single range of one part. */
+static bool flush_single(const struct mmapio__op *op)
+{
+	return !flush_is_ranges(op) && flush_parts(op->u.flush.len) == 1;
+}
+
 MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_flush = {
 	.name = "flush",
 	.supported = flush_supported,
@@ -223,4 +229,5 @@ MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_flush = {
 	.start = flush_start,
 	.complete = flush_complete,
 	.prepare = NULL,
+	.single = flush_single,
 };

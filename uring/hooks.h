@@ -119,6 +119,15 @@ struct mmapio__ur_hooks {
 	int gate_fd;
 
 	/*
+	 * short_write (bytes, 0 off): the first request of every write
+	 * operation longer than this writes only its first short_write bytes,
+	 * and the kernel sees the request fail, breaking a link from it as a
+	 * short write does; its CQE reports the bytes written.  The write
+	 * then goes on with the rest, as after any short write.
+	 */
+	unsigned short_write;
+
+	/*
 	 * Not a knob but a count, for tests that check how many requests of
 	 * a kind the engine issued: cqes[kind][step] goes up by one for every
 	 * CQE of that step of an operation of that kind that came back from
@@ -126,6 +135,17 @@ struct mmapio__ur_hooks {
 	 * ring issues itself for a batch of durable operations are SYNC_DIR.
 	 */
 	unsigned long cqes[MMAPIO__UR_NKINDS][MMAPIO__UR_NSTEPS];
+
+	/*
+	 * Counts too.  linked[kind]: operations of that kind whose first
+	 * request went to the kernel linked behind the previous operation's
+	 * (IOSQE_IO_LINK on that one's SQE, in the same submission batch).
+	 * link_cancelled[kind]: of those, how many the kernel cancelled
+	 * because the request before failed or was short; such a CQE is not
+	 * counted in cqes, as the request did not run.
+	 */
+	unsigned long linked[MMAPIO__UR_NKINDS];
+	unsigned long link_cancelled[MMAPIO__UR_NKINDS];
 };
 
 extern MMAPIO_INTERNAL struct mmapio__ur_hooks mmapio__ur_hooks;

@@ -132,6 +132,46 @@ MMAPIO_INTERNAL void mmapio__ur_task_free(struct ur_engine *e, struct ur_task *t
 	free(t);
 }
 
+/*
+ * Goes on with t, whose linked SQE the kernel cancelled, once the task it
+ * was linked behind has finished: after a failure t completes with
+ * -ECANCELED, not having run; after a success (a short write that the
+ * write kind continued) t starts again, now in order by itself.
+ */
+static void ur_link_resume(struct ur_engine *e, struct ur_task *t)
+{
+	if (t->prev_res < 0)
+		mmapio__ur_finish(e, t, -ECANCELED);
+	else if (e->broken < 0)
+		mmapio__ur_fail(e, t, e->broken);
+	else
+		e->kinds[t->op->kind]->start(e, t);
+}
+
+/* Tells the task linked behind t, if any, that t finished with result. */
+static void ur_link_ended(struct ur_engine *e, struct ur_task *t, int result)
+{
+	struct ur_task *next = t->link_next;
+
+	if (next == NULL)
+		return;
+	next->link_prev = NULL;
+	next->prev_ended = true;
+	next->prev_res = result;
+	if (next->link_wait) {
+		next->link_wait = false;
+		mmapio__ur_park(e, next, 0, ur_link_resume);
+	}
+}
+
+MMAPIO_INTERNAL void mmapio__ur_link_cqe(struct ur_engine *e, struct ur_task *t)
+{
+	if (t->prev_ended)
+		mmapio__ur_park(e, t, 0, ur_link_resume);
+	else
+		t->link_wait = true;
+}
+
 MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, int result)
 {
 	struct mmapio__op *op = t->op;
@@ -143,6 +183,10 @@ MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, i
 	/* An operation that failed because the ring broke says so. */
 	if (t->voided && result < 0 && e->broken < 0)
 		result = e->broken;
+	ur_link_ended(e, t, result);
+	/* Finished before the one it was linked behind was seen to: unhook. */
+	if (t->link_prev != NULL)
+		t->link_prev->link_next = NULL;
 	mmapio__ur_task_free(e, t);
 	op->result = result;
 	mmapio__ur_queue_finished(e, op);

@@ -537,6 +537,34 @@ fail:
 	return r;
 }
 
+/*
+ * True when op is of a kind whose whole work is one SQE the kernel fails
+ * on an error or a short result, runs on the ring, and is not held by the
+ * gate hook (its read would be what a link ordered).
+ */
+static bool ur_single(const struct ur_engine *e, const struct mmapio__op *op)
+{
+	unsigned kind = (unsigned)op->kind;
+	const struct ur_kind *k = kind < UR_NKINDS ? e->kinds[kind] : NULL;
+
+	return k != NULL && k->single != NULL && k->single(op) && k->supported(e, op) &&
+	       !(mmapio__ur_hooks.gate_kinds & (1u << kind));
+}
+
+/*
+ * The contract's link(): a chain of len single-SQE operations, which the
+ * window starts all at once (see "Links" in window.c), so it must fit in
+ * the window, the completion ring's room and the submission ring.
+ */
+static bool ur_link(void *engine, const struct mmapio__op *first, const struct mmapio__op *next,
+		    unsigned len)
+{
+	const struct ur_engine *e = engine;
+
+	return e->broken == 0 && len <= e->depth && len <= e->room && len <= e->sq_entries &&
+	       ur_single(e, first) && ur_single(e, next);
+}
+
 MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.name = "io_uring",
 	.kind = MMAPIO_BACKEND_URING,
@@ -548,4 +576,5 @@ MMAPIO_INTERNAL const struct mmapio__engine mmapio__engine_uring = {
 	.set_event = ur_set_event,
 	.stats = ur_stats,
 	.run = NULL, /* every operation needs a ring; the blocking engine runs one alone */
+	.link = ur_link,
 };

@@ -72,6 +72,9 @@
  * that chains pass through in batches (mmapio__ur_sq_room).  What starts
  * from a CQE (a later stage, a copy's next chunk, the backlog's refill)
  * waits for the next call; include/mmapio.h says so at mmapio_ring_submit.
+ * Chains of single-SQE operations that the ring linked (MMAPIO__OP_LINK_NEXT,
+ * "Links" in window.c) go in with one enter and run to their end in the
+ * kernel, unless a short write breaks them.
  */
 #ifndef MMAPIO_URING_H
 #define MMAPIO_URING_H
@@ -170,6 +173,23 @@ struct ur_task {
 	char *dir;         /* the directory to fsync (durable ops), heap */
 	int res[UR_NSTEPS];
 
+	/*
+	 * Links between operations (see "Links" in window.c).  link_next:
+	 * the task whose first SQE the kernel runs after this task's (NULL
+	 * once that one finished or no longer depends on it).  link_prev:
+	 * the task this one's first SQE is linked behind, while it runs;
+	 * behind: that SQE's CQE has not come yet; prev_ended and prev_res:
+	 * the one before has finished, with that result; link_wait: the
+	 * kernel cancelled this one's SQE while the one before still ran.
+	 */
+	struct ur_task *link_next;
+	struct ur_task *link_prev;
+	bool behind;
+	bool prev_ended;
+	bool link_wait;
+	int prev_res;
+	int hook_short;    /* the short_write hook's result for the next CQE, or 0 */
+
 	/* Parked: why, what runs then. */
 	unsigned park;
 	ur_resume_fn resume;
@@ -234,6 +254,13 @@ struct ur_kind {
 	 */
 	void (*complete)(struct ur_engine *e, struct ur_task *t, unsigned step, unsigned index,
 			 int res);
+	/*
+	 * True when op's start queues exactly one SQE and that SQE is op's
+	 * whole work, failed by the kernel on an error or a short result, so
+	 * that a link from it orders what follows (see "Links" in window.c).
+	 * NULL for kinds that never are.
+	 */
+	bool (*single)(const struct mmapio__op *op);
 };
 
 /* The table of kinds, indexed by enum mmapio_op (uring.c). */
@@ -414,7 +441,19 @@ MMAPIO_INTERNAL void mmapio__ur_sq_room(struct ur_engine *e, unsigned n);
  */
 MMAPIO_INTERNAL void mmapio__ur_spill(struct ur_engine *e);
 
-/* Records the result, frees t and queues its op for hand-back. */
+/*
+ * Takes the CQE of t's linked SQE, which the kernel cancelled because the
+ * request before it failed or was short: t goes on once the task before it
+ * has finished (at once when it has), as ur_link_resume in task.c says.
+ */
+MMAPIO_INTERNAL void mmapio__ur_link_cqe(struct ur_engine *e, struct ur_task *t);
+
+/*
+ * Records the result, frees t and queues its op for hand-back.  An
+ * operation linked behind t learns t's result (and, when the kernel
+ * cancelled its SQE, is parked to finish or start again: see "Links" in
+ * window.c).
+ */
 MMAPIO_INTERNAL void mmapio__ur_finish(struct ur_engine *e, struct ur_task *t, int result);
 
 /*

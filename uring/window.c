@@ -29,6 +29,23 @@
  * Requests the kernel did take finish there and post their CQEs without an
  * enter, and are collected by polling the CQ ring.  Such a ring refuses new
  * chains with its error.
+ *
+ * Links.  The ring front end may mark an operation MMAPIO__OP_LINK_NEXT
+ * (after the contract's link() said yes): the next one in the chain runs
+ * only after it.  Every operation of such a chain is one SQE (its kind's
+ * single()), and ur_start_chain starts the chain only when the window,
+ * the completion ring's room and the submission ring hold all of it, then
+ * queues the SQEs back to back, each but the last with IOSQE_IO_LINK, so
+ * one enter hands the whole chain to the kernel: all or none.  The kernel
+ * runs each only when the one before succeeded in full; after an error or
+ * a short result it completes the rest with -ECANCELED.  Such a CQE of an
+ * operation linked behind another (t->behind) is not its kind's: the task
+ * waits (link_wait) until the one before has finished (task.c), then
+ * completes with -ECANCELED, not having run, when that one failed; or
+ * starts again by itself when that one succeeded after all (a short write
+ * that write.c continued), which keeps the order, since the one before is
+ * done.  Any other first CQE means the link ran it: nothing ties the two
+ * any more.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -269,6 +286,92 @@ static void ur_cancel_backlog(struct ur_engine *e)
 }
 
 /*
+ * Allocates the tasks of the n operations of the chain at the head of the
+ * backlog, each linked behind the one before (link_prev, link_next,
+ * behind).  Returns the first, or NULL out of memory with none kept.
+ */
+static struct ur_task *ur_chain_tasks(struct mmapio__op *op, unsigned n)
+{
+	struct ur_task *first = NULL, *prev = NULL, *t;
+
+	for (; n > 0; n--, op = op->next, prev = t) {
+		t = mmapio__ur_task_new(op, 0);
+		if (t == NULL)
+			break;
+		if (prev == NULL) {
+			first = t;
+			continue;
+		}
+		prev->link_next = t;
+		t->link_prev = prev;
+		t->behind = true;
+	}
+	if (n == 0)
+		return first;
+	while ((t = first) != NULL) {
+		first = t->link_next;
+		free(t);
+	}
+	return NULL;
+}
+
+/*
+ * Fails the chain of n operations at the head of the backlog without
+ * starting it: the first with err, the rest with -ECANCELED, not run.
+ */
+static void ur_chain_fail(struct ur_engine *e, unsigned n, int err)
+{
+	for (; n > 0; n--, err = -ECANCELED) {
+		struct mmapio__op *op = ur_backlog_pop(e);
+
+		op->result = err;
+		mmapio__ur_queue_finished(e, op);
+	}
+}
+
+/*
+ * Starts the chain of linked operations at the head of the backlog (the
+ * first marked MMAPIO__OP_LINK_NEXT, up to the first that is not, which
+ * ends it) all at once: their SQEs go into the submission ring back to
+ * back, each but the last with IOSQE_IO_LINK, so that one enter hands the
+ * whole chain over (see "Links").  Returns false, starting nothing, when
+ * the window has no room for all of them yet.
+ */
+static bool ur_start_chain(struct ur_engine *e)
+{
+	static const struct ur_need one = { 1, 0, false };
+	struct mmapio__op *op = e->backlog;
+	struct io_uring_sq *sq = &e->ring.sq;
+	struct ur_task *t, *next;
+	unsigned n = 1;
+
+	for (; (op->ring_flags & MMAPIO__OP_LINK_NEXT) && op->next != NULL; op = op->next)
+		n++;
+	/* Each operation of a chain holds one SQE (the engine's link()). */
+	if (e->active > 0 && (e->active + n > e->depth || e->reserved + n > e->room))
+		return false;
+	mmapio__ur_sq_room(e, n);
+	if (e->broken < 0) {
+		ur_cancel_backlog(e);
+		return true;
+	}
+	t = ur_chain_tasks(e->backlog, n);
+	if (t == NULL) {
+		ur_chain_fail(e, n, -ENOMEM);
+		return true;
+	}
+	for (; t != NULL; t = next) {
+		next = t->link_next;
+		ur_start(e, ur_backlog_pop(e), t, &one);
+		if (next == NULL)
+			break;
+		sq->sqes[(sq->sqe_tail - 1) & sq->ring_mask].flags |= IOSQE_IO_LINK;
+		mmapio__ur_hooks.linked[next->op->kind]++;
+	}
+	return true;
+}
+
+/*
  * Starts operations from the backlog while the window has room: at most
  * depth running, their reserved SQEs within e->room, a direct slot for
  * each that wants one, a kind's blocking prepare only where the caller may
@@ -287,6 +390,11 @@ static void ur_refill(struct ur_engine *e)
 		struct ur_task *t;
 		int r;
 
+		if (op->ring_flags & MMAPIO__OP_LINK_NEXT) {
+			if (!ur_start_chain(e))
+				break;
+			continue;
+		}
 		if (!k->reserve(e, op, &need) && e->active > 0)
 			break;
 		if (need.sqes > e->sq_entries)
@@ -341,10 +449,28 @@ static void ur_dispatch(struct ur_engine *e, uint64_t user_data, int res, bool r
 	mmapio__ur_sq_room(e, t->reserve);
 	if (ur_plain_open(tag))
 		e->plain_opening--;
-	if (real)
+	if (t->behind) {
+		/* The first CQE of an operation linked behind another: see "Links". */
+		t->behind = false;
+		if (res == -ECANCELED) {
+			mmapio__ur_hooks.link_cancelled[t->op->kind]++;
+			mmapio__ur_link_cqe(e, t);
+			return;
+		}
+		/* It ran, so the one before succeeded: nothing ties them any more. */
+		if (t->link_prev != NULL)
+			t->link_prev->link_next = NULL;
+		t->link_prev = NULL;
+	}
+	if (real) {
 		res = mmapio__ur_hook_result((unsigned)t->op->kind, step, res);
-	else
+		if (t->hook_short > 0) {
+			res = t->hook_short;
+			t->hook_short = 0;
+		}
+	} else {
 		t->voided = true;
+	}
 	if (step == UR_GATE) {
 		ur_begin(e, t);
 		return;

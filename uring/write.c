@@ -72,6 +72,15 @@ static void write_complete(struct ur_engine *e, struct ur_task *t, unsigned step
 		mmapio__ur_finish(e, t, 0);
 }
 
+/*
+ * True when the write is one SQE: not empty (that finishes without one) and
+ * not longer than a part.  The kernel fails a link from a short write.
+ */
+static bool write_single(const struct mmapio__op *op)
+{
+	return op->u.write.len > 0 && op->u.write.len <= UR_WRITE_PART;
+}
+
 MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_write = {
 	.name = "write",
 	.supported = write_supported,
@@ -79,4 +88,5 @@ MMAPIO_INTERNAL const struct ur_kind mmapio__ur_kind_write = {
 	.start = write_start,
 	.complete = write_complete,
 	.prepare = NULL,
+	.single = write_single,
 };
