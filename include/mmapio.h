@@ -921,8 +921,9 @@ MMAPIO_EXPORT int mmapio_ring_prep_flush_ranges(mmapio_ring *ring, mmapio_map *m
  * it sleeps or computes.  The window is queue_depth operations when the
  * caller gives one; with 0 it is 4000 (halved down to 64 where the kernel
  * refuses the memory, as RLIMIT_MEMLOCK does before Linux 5.12; 64 on
- * kernels without sparse direct descriptor tables (Linux 5.18 and older), where each
- * running create would hold one of the process's descriptors).  Creates,
+ * kernels without sparse direct descriptor tables (Linux 5.18 and older),
+ * where each running create would hold one of the process's descriptors).
+ * Creates,
  * durable copies, durable renames and directory syncs also need one of
  * the ring's direct descriptor slots, of which there are as many as the
  * window, at most the soft RLIMIT_NOFILE when the ring opened (the ring
