@@ -187,6 +187,11 @@ char *bench_path(const char *dir, const char *fmt, ...) __attribute__((format(pr
 int bench_ring_complete(mmapio_ring *ring, unsigned n, enum mmapio_op op);
 /* The two halves of bench_ring_complete, for callers that work in between. */
 int bench_ring_submit(mmapio_ring *ring, unsigned n, enum mmapio_op op);
+/*
+ * Waits (without a timeout, through EINTR) until n completions are in
+ * c[0..n).  Returns 0, or -1 after printing why.
+ */
+int bench_ring_wait_n(mmapio_ring *ring, struct mmapio_completion *c, unsigned n);
 int bench_ring_reap(mmapio_ring *ring, unsigned n, enum mmapio_op op);
 /* After a failed prep call: submits and reaps whatever is prepared, ignoring results. */
 void bench_ring_discard(mmapio_ring *ring);

@@ -298,24 +298,37 @@ static const char *op_name(enum mmapio_op op)
 	return "?";
 }
 
-int bench_ring_reap(mmapio_ring *ring, unsigned n, enum mmapio_op op)
+int bench_ring_wait_n(mmapio_ring *ring, struct mmapio_completion *c, unsigned n)
 {
-	struct mmapio_completion c[64];
-	unsigned got = 0, failed = 0;
-	int first_err = 0, bad_op = 0, r;
+	unsigned got = 0;
+	int r;
 
 	while (got < n) {
-		unsigned want = n - got < 64 ? n - got : 64;
-
-		/* Waiting for a whole batch of up to 64 saves wake-ups on both backends. */
-		r = mmapio_ring_wait(ring, c, want, want, -1);
+		/* Waiting for all that is left at once saves wake-ups on both backends. */
+		r = mmapio_ring_wait(ring, c + got, n - got, n - got, -1);
 		if (r == -EINTR)
 			continue;
 		if (r < 0)
 			return bench_fail("mmapio_ring_wait", r);
 		if (r == 0)
 			return bench_failf("mmapio_ring_wait returned no completion without a timeout");
-		for (int i = 0; i < r; i++) {
+		got += (unsigned)r;
+	}
+	return 0;
+}
+
+int bench_ring_reap(mmapio_ring *ring, unsigned n, enum mmapio_op op)
+{
+	struct mmapio_completion c[64];
+	unsigned got = 0, failed = 0;
+	int first_err = 0, bad_op = 0;
+
+	while (got < n) {
+		unsigned want = n - got < 64 ? n - got : 64;
+
+		if (bench_ring_wait_n(ring, c, want) < 0)
+			return -1;
+		for (unsigned i = 0; i < want; i++) {
 			if (c[i].op != op && !failed++) {
 				first_err = -EPROTO;
 				bad_op = (int)c[i].op;
@@ -323,7 +336,7 @@ int bench_ring_reap(mmapio_ring *ring, unsigned n, enum mmapio_op op)
 				first_err = c[i].result;
 			}
 		}
-		got += (unsigned)r;
+		got += want;
 	}
 	if (failed) {
 		if (first_err == -EPROTO)

@@ -131,19 +131,9 @@ static int commit_reap(mmapio_ring *ring)
 {
 	enum { m = 3 };
 	struct mmapio_completion c[m];
-	unsigned got = 0;
-	int r;
 
-	while (got < m) {
-		r = mmapio_ring_wait(ring, c + got, m - got, m - got, -1);
-		if (r == -EINTR)
-			continue;
-		if (r < 0)
-			return bench_fail("mmapio_ring_wait", r);
-		if (r == 0)
-			return bench_failf("mmapio_ring_wait returned no completion without a timeout");
-		got += (unsigned)r;
-	}
+	if (bench_ring_wait_n(ring, c, m) < 0)
+		return -1;
 	for (unsigned i = 0; i < m; i++) {
 		uint32_t want = i == m - 2 ? MMAPIO_OP_WRITE : MMAPIO_OP_FLUSH;
 
