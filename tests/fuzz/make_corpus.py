@@ -210,6 +210,11 @@ class Seq:
             return self.op(RING_PREP, [r], [1], [1], [src], [1], [1 if overwrite else 0])
         return self.op(RING_PREP, [r], [1], [1], [src], [0], [dst], [1 if overwrite else 0])
 
+    def prep_copy_durable(self, r, src, dst):  # MMAPIO_COPY_DURABLE, no overwrite
+        if dst == P1:
+            return self.op(RING_PREP, [r], [1], [1], [src], [1], [0x30])
+        return self.op(RING_PREP, [r], [1], [1], [src], [0], [dst], [0x30])
+
     def prep_delete(self, r, path):
         return self.op(RING_PREP, [r], [2], [1], [path])
 
@@ -346,6 +351,19 @@ def seeds():
         q.submit(0).wait(0, 8, 9, 0).wait(0, 2, 1, 1).peek(0).prep_create_huge(0, P0)
         q.prep_create_huge(0, P1).submit(0).wait(0, 8, 2, 4).prep_delete(0, P0).ring_close(0)
         q.check().close(0)
+        s[name] = q
+
+    # Durable creates and copies in one directory share one directory sync,
+    # the ring's own operation (counted in blocking_ops on the blocking
+    # engine); two in the missing directory fail by themselves and share none.
+    for name, backend in (("ring-dir-sync-fallback", B_FALLBACK), ("ring-dir-sync-uring", B_URING)):
+        q = Seq().create(P0, size("p")).ring_open(1, backend)
+        q.prep_create(1, P1, size("64k"), opts(F_DURABLE, durable=True))
+        q.prep_create(1, P0, size("2p"), opts(F_DURABLE, durable=True))
+        q.prep_create(1, PX, size("p"), opts(F_DURABLE, durable=True)).prep_create(1, PX, size("1"), opts(F_DURABLE, durable=True))
+        q.submit(1).ring_misc(1, 2).wait(1, 8, 4, 4).ring_misc(1, 2).prep_delete(1, P1).submit(1)
+        q.prep_create(1, P0, size("p"), opts(F_EXCL | F_DURABLE, durable=True)).prep_copy_durable(1, P0, P1)
+        q.submit(1).wait(1, 8, 3, 4).ring_misc(1, 2).ring_close(1).check()
         s[name] = q
 
     # An empty file made by a ring, then mapped: every range is -ERANGE.

@@ -168,12 +168,59 @@ static unsigned unsubmitted(const struct fz_ring *g)
 /* ------------------------------------------------------------------------ */
 
 /*
+ * The directory whose sync durable operation o shares with the others of
+ * its submit (src/ring_dsync.c): 0 for the input's directory (f, g and d
+ * are in it), 1 for the one that does not exist (nodir/x), -1 for an
+ * operation that syncs no directory or keeps its own sync (a copy with
+ * MMAPIO_COPY_OVERWRITE).
+ */
+static int shared_dir(const struct fz_rop *o)
+{
+	int path;
+
+	if (o->kind == MMAPIO_OP_CREATE && (o->flags & MMAPIO_CREATE_DURABLE))
+		path = o->path;
+	else if (o->kind == MMAPIO_OP_COPY && (o->flags & MMAPIO_COPY_DURABLE) &&
+		 !(o->flags & MMAPIO_COPY_OVERWRITE))
+		path = o->dst;
+	else
+		return -1;
+	return path == FZ_PX ? 1 : 0;
+}
+
+/*
+ * The ring's own operations that a blocking submit of the operations
+ * marked in `in` (applied) runs, as mmapio_ring_stats counts them: one
+ * directory sync for each directory that two or more durable operations
+ * name, when at least one of them succeeded (those that failed by
+ * themselves need no sync).  The fuzzer's syncs never fail, so no
+ * clean-up deletes follow.
+ */
+static unsigned shared_syncs(const struct fz_ring *g, const bool *in)
+{
+	unsigned named[2] = { 0, 0 }, n = 0;
+	bool ok[2] = { false, false };
+	int k, d;
+
+	for (k = 0; k < FZ_RING_OPS; k++) {
+		if (!in[k] || (d = shared_dir(&g->ops[k])) < 0)
+			continue;
+		named[d]++;
+		ok[d] = ok[d] || g->ops[k].expect >= 0;
+	}
+	for (d = 0; d < 2; d++)
+		n += named[d] >= 2 && ok[d] ? 1 : 0;
+	return n;
+}
+
+/*
  * Submits ring g and applies what a blocking ring ran.  Returns after
  * checking the count mmapio_ring_submit returned.
  */
 static void ring_submit(struct fz_ring *g)
 {
 	unsigned n = unsubmitted(g), mask = 0, k, order;
+	bool in[FZ_RING_OPS] = { false };
 	int rc;
 
 	for (k = 0; k < FZ_RING_OPS; k++)
@@ -198,11 +245,13 @@ static void ring_submit(struct fz_ring *g)
 		if (g->async)
 			continue;
 		rop_apply(g, next);
+		in[next - g->ops] = true;
 		if (next->kind != MMAPIO_OP_FLUSH || next->counted)
 			g->blocking_ops++;
 	}
 	g->inflight += n;
 	if (!g->async) {
+		g->blocking_ops += shared_syncs(g, in);
 		fz_witness_attach_missing();
 		fz_check_paths("blocking ring submit");
 	}
