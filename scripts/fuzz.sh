@@ -107,6 +107,15 @@ main() {
 			ls "$keep"
 			echo "fuzz: replay one with MMAPIO_FUZZ_TRACE=1 $target FILE;" \
 				"shrink it with $target -minimize_crash=1 -runs=10000 FILE"
+			# A CI log is often all that is left of a run: each finding's
+			# calls and the input itself (base64 -d > FILE gives it back).
+			for f in "$work/artifacts"/*; do
+				echo "fuzz: --- $(basename "$f"): the calls it makes ---"
+				MMAPIO_FUZZ_DIR=$files_dir MMAPIO_FUZZ_TRACE=1 "$target" -timeout=60 "$f" 2>&1 |
+					grep -vE '^ +#[0-9]+ 0x' | head -n 80
+				echo "fuzz: --- $(basename "$f"): base64 ---"
+				base64 -w 76 "$f"
+			done
 		fi
 		echo "fuzz: 0 passed, 1 failed"
 		exit 1
