@@ -114,6 +114,10 @@ static int blocking_run(struct mmapio__op *op)
 	case MMAPIO_OP_FLUSH:
 		return run_flush(op);
 	case MMAPIO_OP_WRITE:
+		/* Through the mapping for an O_APPEND or O_DIRECT descriptor. */
+		if (op->u.write.via_map != NULL)
+			return mmapio__plat_guarded_copy(op->u.write.via_map, op->u.write.src,
+							 op->u.write.len);
 		return mmapio__plat_write_at(op->u.write.fd, op->u.write.src, op->u.write.len,
 					     op->u.write.off);
 	case MMAPIO_OP_RENAME:

@@ -1096,9 +1096,11 @@ MMAPIO_EXPORT int mmapio_rename(const char *from, const char *to, unsigned flags
  * run the same way.  The outcome is the one described above: after a
  * failed (or short and then failed) write the flush completes with
  * -ECANCELED without running.  Not chained: a flush of a map whose sticky
- * write-back error is set, flushes of several ranges, groups of several
- * operations (those run in parallel, which is faster than a chain), and
- * other kinds; those wait for the caller's next call as above.
+ * write-back error is set, a write on a map whose descriptor has O_APPEND
+ * or O_DIRECT (see mmapio_ring_prep_write), flushes of several ranges,
+ * groups of several operations (those run in parallel, which is faster
+ * than a chain), and other kinds; those wait for the caller's next call
+ * as above.
  * mmapio_ring_cancel of an operation chained behind another returns
  * -EALREADY, as for any operation the engine has.  The blocking engine
  * runs operations in mmapio_ring_submit anyway.
@@ -1117,13 +1119,21 @@ MMAPIO_EXPORT int mmapio_ring_barrier(mmapio_ring *ring);
  * reaped.  The map must stay open until then: mmapio_close and
  * mmapio_resize return -EBUSY before that, as for a ring flush.  The write
  * is not durable by itself: flush the range afterwards (after a barrier).
+ * On a map whose descriptor has O_APPEND or O_DIRECT (mmapio_open_fd),
+ * where a write at off would land at the end of the file or be refused
+ * for its alignment, the bytes are copied through the mapping instead,
+ * when the operation runs (on the calling thread: such a write is not the
+ * kernel's, on either engine), as mmapio_write does for such maps; so
+ * they still cannot be written back before then.  The descriptor's flags
+ * are asked by this call.
  *
  * Returns 0; -EINVAL for NULL ring or map, or NULL src with len > 0;
  * -ERANGE for a range outside the map (len 0 included when off is at or
  * past the end, as mmapio_write);
  * -EACCES for a read-only or copy-on-write map; -ENOMEM.  The completion
- * (MMAPIO_OP_WRITE) carries 0, or the -errno of the write (-ENOSPC, -EIO).
- * Never blocks.
+ * (MMAPIO_OP_WRITE) carries 0, or the -errno of the write (-ENOSPC, -EIO;
+ * -EFAULT through the mapping when the file has shrunk under the map, as
+ * mmapio_write).  Never blocks.
  */
 MMAPIO_EXPORT int mmapio_ring_prep_write(mmapio_ring *ring, mmapio_map *map, uint64_t off,
 					 const void *src, size_t len, void *user_data);

@@ -70,6 +70,13 @@ struct mmapio__op {
 			const void *src;   /* the caller's bytes, valid until done() */
 			uint64_t off;      /* file offset, any alignment */
 			size_t len;        /* may be 0 */
+			/*
+			 * NULL, or where off lies in the mapping: the
+			 * descriptor has O_APPEND or O_DIRECT, so the bytes
+			 * are copied through the mapping (guarded), not
+			 * written at off, when the operation runs.
+			 */
+			void *via_map;
 		} write;
 		struct {
 			char *from;

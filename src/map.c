@@ -414,11 +414,25 @@ MMAPIO_INTERNAL int mmapio__write_prepare(mmapio_map *map, uint64_t off, size_t 
 		return rc;
 	rc = mmapio__check_range(map->len, off, len);
 	if (rc == 0) {
+		struct mmapio__file_info fi;
+
 		op->kind = MMAPIO_OP_WRITE;
 		op->u.write.fd = map->m.fd;
 		op->u.write.src = src;
 		op->u.write.off = off;
 		op->u.write.len = len;
+		/*
+		 * A write at off on an O_APPEND descriptor (mmapio_open_fd)
+		 * lands at the end of the file, and an O_DIRECT one refuses
+		 * unaligned buffers: such writes go through the mapping, as
+		 * mmapio_write's do.  Asked here, once: the flags belong to
+		 * the open file.  Should the question fail, the write at off
+		 * will report what is wrong with the descriptor.
+		 */
+		op->u.write.via_map = NULL;
+		if (mmapio__plat_file_info(map->m.fd, &fi) == 0 &&
+		    (fi.fd_flags & (MMAPIO__FD_APPEND | MMAPIO__FD_DIRECT)))
+			op->u.write.via_map = map->m.base + off;
 		op->map = map;
 		/* Counted under the read hold, as a flush: resize sees it. */
 		__atomic_add_fetch(&map->ops, 1, __ATOMIC_SEQ_CST);

@@ -202,6 +202,64 @@ Test(ring_order, prep_write_lands_in_the_file_and_shows_through_the_map)
 	free(src);
 }
 
+/*
+ * A map opened from a descriptor with O_APPEND or O_DIRECT: ring writes at
+ * unaligned offsets land where asked (not at the end of the file, and not
+ * refused for the descriptor's alignment rules), and the file keeps its
+ * size.  They run through the mapping, with blocking calls on both engines.
+ */
+static void ring_write_on_odd_descriptor(int extra_flags, const char *name)
+{
+	enum { LEN = 4 * 4096, A_OFF = 1, A_LEN = 11, B_OFF = 4096 + 7, B_LEN = 5000 };
+	mmapio_ring *ring = open_ring();
+	TH_PATH(p, name);
+	unsigned char *before = th_malloc(LEN), *src = th_malloc(B_LEN), *file;
+	struct mmapio_ring_stats st;
+	mmapio_map *map;
+	int fd, res[2];
+	size_t got;
+
+	th_fill(before, LEN, 0, 7);
+	th_fill(src, B_LEN, 0, 55);
+	th_write_file(p, before, LEN, 0644);
+	fd = open(p, O_RDWR | extra_flags);
+	if (fd < 0 && errno == EINVAL)
+		TH_SKIP("this filesystem refuses the open flags 0x%x", extra_flags);
+	cr_assert_geq(fd, 0, "open: %s", strerror(errno));
+	TH_ASSERT_RC(mmapio_open_fd(fd, MMAPIO_READ_WRITE, NULL, &map), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_write(ring, map, A_OFF, src, A_LEN, UD(0)), 0);
+	TH_ASSERT_RC(mmapio_ring_prep_write(ring, map, B_OFF, src, B_LEN, UD(1)), 0);
+	TH_ASSERT_RC(mmapio_ring_submit(ring), 2);
+	reap_by_ud(ring, 2, res, NULL);
+	TH_ASSERT_RC(res[0], 0);
+	TH_ASSERT_RC(res[1], 0);
+	TH_ASSERT_RC(mmapio_ring_stats(ring, &st), 0);
+	TH_ASSERT_RC(mmapio_close(map), 0);
+	close(fd);
+	TH_ASSERT_RC(mmapio_ring_close(ring), 0);
+
+	memcpy(before + A_OFF, src, A_LEN);
+	memcpy(before + B_OFF, src, B_LEN);
+	file = th_read_file(p, &got);
+	cr_assert_eq(got, LEN, "the ring writes changed the file's size to %zu", got);
+	cr_assert_arr_eq(file, before, LEN, "the bytes did not land where asked");
+	cr_assert_eq(st.blocking_ops, 2, "%llu writes ran with blocking calls, not 2",
+		     (unsigned long long)st.blocking_ops);
+	free(file);
+	free(src);
+	free(before);
+}
+
+Test(ring_order, prep_write_on_an_append_descriptor_lands_in_place)
+{
+	ring_write_on_odd_descriptor(O_APPEND, "append");
+}
+
+Test(ring_order, prep_write_on_a_direct_descriptor_lands_in_place)
+{
+	ring_write_on_odd_descriptor(O_DIRECT, "direct");
+}
+
 Test(ring_order, prep_write_argument_errors_come_from_the_prep_call)
 {
 	mmapio_ring *ring = open_ring();

@@ -4,7 +4,10 @@
  * offset on the map's descriptor, as pwrite(2) in the blocking engine, so
  * the bytes show through the MAP_SHARED mapping.  A short write queues
  * the rest; one that makes no progress fails with -EIO, as
- * mmapio__plat_write_at does.
+ * mmapio__plat_write_at does.  A write that must go through the mapping
+ * (the map's descriptor has O_APPEND or O_DIRECT, see
+ * mmapio__write_prepare) is not the kernel's: it runs on the blocking
+ * engine, as an operation whose opcode is missing does.
  */
 #include <errno.h>
 
@@ -13,10 +16,13 @@
 /* Bytes one SQE writes at most: its length has 32 bits, and pwrite's limit. */
 #define UR_WRITE_PART ((size_t)1 << 30)
 
-/* Returns true when the kernel has IORING_OP_WRITE (Linux 5.6). */
+/*
+ * Returns true when the kernel has IORING_OP_WRITE (Linux 5.6) and the
+ * write goes to the file, not through the mapping.
+ */
 static bool write_supported(const struct ur_engine *e, const struct mmapio__op *op)
 {
-	return ur_has(e, IORING_OP_WRITE);
+	return ur_has(e, IORING_OP_WRITE) && op->u.write.via_map == NULL;
 }
 
 /* A write holds one SQE.  Returns true. */
