@@ -125,6 +125,7 @@ void fz_known_bugs_init(void);
 #define FZ_RING_OPS 24                   /* pending operations per ring */
 #define FZ_INODES 12
 #define FZ_MAX_OPS 256                   /* calls decoded from one input */
+#define FZ_LOCKS 16                      /* range locks per map the model keeps */
 
 /* The paths the calls name, inside the per-process directory. */
 enum fz_path {
@@ -167,6 +168,12 @@ struct fz_inode {
 	uint8_t *data;        /* FZ_MAX_FILE bytes, zero from size on */
 };
 
+/* A range lock a map holds: [lo, hi), hi UINT64_MAX for "to the end". */
+struct fz_lock {
+	uint64_t lo, hi;
+	bool exclusive;
+};
+
 /* An open map and what the model knows of it. */
 struct fz_map {
 	bool used;
@@ -180,8 +187,11 @@ struct fz_map {
 	unsigned views;       /* views out (this process has only this thread's) */
 	unsigned read_views;  /* of them: read views of a writable map (read lock) */
 	unsigned write_views; /* of them: mutable views (write lock) */
-	unsigned ring_counted;   /* ring flushes that hold the map open */
+	unsigned ring_counted;   /* ring flushes and writes that hold the map open */
 	unsigned ring_uncounted; /* ring flushes the library completes without the map */
+	/* The byte-range locks of the map's open file description (mmapio_range_lock). */
+	struct fz_lock locks[FZ_LOCKS];
+	unsigned nlocks;
 	/*
 	 * Copy-on-write maps: Linux keeps a MAP_PRIVATE page shared with the
 	 * file until the map writes to it (or a write fault is forced by
@@ -219,11 +229,21 @@ struct fz_rop {
 	int path;
 	uint64_t size;
 	unsigned flags, perm;
-	/* copy */
+	/* copy, rename */
 	int src, dst;
-	/* flush */
+	/* flush, write */
 	int map;
 	bool counted;
+	/* write: the bytes (the op's own, freed when it is forgotten) go to inode at off */
+	int inode;
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+	/* sync_dir: what it names (enum fz_sync_target in ops_ring.c) */
+	int dir;
+	/* ordering: the barrier group it was prepared in (mmapio_ring_barrier) */
+	unsigned group;
+	bool cancelled;       /* completes with -ECANCELED without running */
 };
 
 struct fz_ring {
@@ -233,6 +253,15 @@ struct fz_ring {
 	enum mmapio_backend backend;
 	uint64_t prepared, completed, blocking_ops;
 	unsigned inflight;    /* submitted, not reaped */
+	/*
+	 * Barriers: the group later prep calls go to, whether one was prepared
+	 * since the last barrier (else a barrier adds nothing), and the first
+	 * group with a failed operation (UINT_MAX: none yet): every operation
+	 * of a later group completes with -ECANCELED.
+	 */
+	unsigned group;
+	bool group_used;
+	unsigned failed_group;
 	struct fz_rop ops[FZ_RING_OPS];
 };
 
@@ -335,6 +364,9 @@ int fz_model_create(int path, uint64_t size, unsigned flags, unsigned perm, int 
 		    bool *created);
 int fz_model_copy(int src, int dst, unsigned flags);
 int fz_model_delete(int path);
+int fz_model_rename(int from, int to, unsigned flags);
+/* Writes len bytes at off into inode i as pwrite does (growing the file). */
+void fz_inode_pwrite(int i, uint64_t off, const uint8_t *src, size_t len);
 /* The inode at path, or -1 when path names no regular file. */
 int fz_path_regular(int path);
 /* Fills out with the n bytes map m must show at off (off + n <= m->len). */
@@ -360,6 +392,8 @@ uint64_t fz_pick_new_size(uint64_t cur);
 int fz_pick_path(void);
 int fz_pick_map(void);
 void fz_fill(uint8_t *dst, size_t len, uint32_t seed);
+/* Paths and flags of a rename (ops_file.c). */
+void fz_pick_rename(int *from, int *to, unsigned *flags);
 
 /* Predictions of the map calls (ops_map.c): the result, or FZ_SKIP. */
 #define FZ_SKIP 1  /* the call is not made (see fz_access_class, KNOWN_BUG_) */
@@ -414,6 +448,11 @@ void fz_op_ring_submit(void);
 void fz_op_ring_reap(void);
 void fz_op_ring_close(void);
 void fz_op_ring_misc(void);
+void fz_op_ring_barrier(void);
+void fz_op_ring_cancel(void);
+void fz_op_rename(void);
+void fz_op_flush_start(void);
+void fz_op_range_lock(void);
 
 /*
  * Makes sure no io_uring operation is pending on the paths in path_mask

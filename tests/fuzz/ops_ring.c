@@ -12,10 +12,23 @@
  * path or a file that a pending io_uring operation names first waits for
  * it (fz_quiesce).  Nothing depends on timing: a wait with a small timeout
  * may return any number of completions up to what is outstanding.
+ *
+ * Barriers (mmapio_ring_barrier) number the groups of a ring.  An
+ * operation of a later group runs only after every earlier one has
+ * completed, so a prep call need not wait for the ring's own operations of
+ * earlier groups, and when a completion of a later group is reaped the
+ * model first applies what the earlier groups did.  Once an operation of a
+ * group has failed, every operation of a later group completes with
+ * -ECANCELED without running.  Whether a held group has gone to the engine
+ * yet depends on timing, so the decoder cancels on io_uring only what was
+ * not submitted, and closes an io_uring ring with several groups pending
+ * only after waiting for them.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -24,7 +37,20 @@
 /* Pending operations                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* The paths an operation names, as bits of enum fz_path (none for flushes). */
+/* What a directory sync names (mmapio_ring_prep_sync_dir). */
+enum fz_sync_target {
+	SYNC_TOP,     /* the input's directory */
+	SYNC_D,       /* the directory d */
+	SYNC_NODIR,   /* nodir, which does not exist: -ENOENT */
+	SYNC_F,       /* the file f: -ENOTDIR, or -ENOENT when it is not there */
+	SYNC_G,       /* the same for g */
+	SYNC_TARGETS
+};
+
+/*
+ * The paths an operation names, as bits of enum fz_path (none for flushes
+ * and writes, which name a file; none for a sync of a directory).
+ */
 static unsigned rop_paths(const struct fz_rop *o)
 {
 	switch (o->kind) {
@@ -32,23 +58,37 @@ static unsigned rop_paths(const struct fz_rop *o)
 	case MMAPIO_OP_DELETE:
 		return 1u << o->path;
 	case MMAPIO_OP_COPY:
+	case MMAPIO_OP_RENAME:
 		return 1u << o->src | 1u << o->dst;
+	case MMAPIO_OP_SYNC_DIR:
+		return o->path >= 0 ? 1u << o->path : 0;
 	default:
 		return 0;
 	}
 }
 
-/* True when operation o names a path in mask or a path of inode. */
+/*
+ * True when operation o names a path in mask or a path of inode, or, for
+ * a write, writes into inode or into the file of a path in mask.
+ */
 static bool rop_conflicts(const struct fz_rop *o, unsigned mask, int inode)
 {
 	unsigned paths = rop_paths(o);
+	bool write = o->kind == MMAPIO_OP_WRITE;
 	int p;
 
-	if (paths & mask)
+	if ((paths & mask) || (write && inode >= 0 && o->inode == inode))
 		return true;
-	for (p = FZ_P0; p <= FZ_P1; p++)
-		if ((paths & 1u << p) && inode >= 0 && fz.path_inode[p] == inode)
+	for (p = FZ_P0; p <= FZ_P1; p++) {
+		int at = fz.path_inode[p];
+
+		if (at < 0)
+			continue;
+		if ((paths & 1u << p) && at == inode)
 			return true;
+		if (write && (mask & 1u << p) && at == o->inode)
+			return true;
+	}
 	return false;
 }
 
@@ -74,8 +114,22 @@ static int huge_create(const struct fz_rop *o, bool async)
 	return async ? -EINVAL : -EFBIG;
 }
 
-/* Predicts operation o of ring g from the model as it stands and applies it. */
-static void rop_apply(const struct fz_ring *g, struct fz_rop *o)
+/* What a directory sync of o's target completes with. */
+static int sync_dir_result(const struct fz_rop *o)
+{
+	switch (o->dir) {
+	case SYNC_TOP:
+	case SYNC_D:
+		return 0;
+	case SYNC_NODIR:
+		return -ENOENT;
+	default:
+		return fz.path_inode[o->path] >= 0 ? -ENOTDIR : -ENOENT;
+	}
+}
+
+/* Predicts operation o of ring g (not cancelled) from the model as it stands and applies it. */
+static int rop_run(const struct fz_ring *g, struct fz_rop *o)
 {
 	bool created;
 	int inode;
@@ -83,33 +137,78 @@ static void rop_apply(const struct fz_ring *g, struct fz_rop *o)
 	switch (o->kind) {
 	case MMAPIO_OP_CREATE:
 		if (o->size > (uint64_t)INT64_MAX)
-			o->expect = huge_create(o, g->async);
-		else
-			o->expect = fz_model_create(o->path, o->size, o->flags, o->perm, &inode,
-						    &created);
-		break;
+			return huge_create(o, g->async);
+		return fz_model_create(o->path, o->size, o->flags, o->perm, &inode, &created);
 	case MMAPIO_OP_COPY:
-		o->expect = fz_model_copy(o->src, o->dst, o->flags);
-		break;
+		return fz_model_copy(o->src, o->dst, o->flags);
 	case MMAPIO_OP_DELETE:
-		o->expect = fz_model_delete(o->path);
-		break;
+		return fz_model_delete(o->path);
+	case MMAPIO_OP_WRITE:
+		fz_inode_pwrite(o->inode, o->off, o->data, o->len);
+		return 0;
+	case MMAPIO_OP_RENAME:
+		return fz_model_rename(o->src, o->dst, o->flags);
+	case MMAPIO_OP_SYNC_DIR:
+		return sync_dir_result(o);
 	default:
-		o->expect = 0;
-		break;
+		return 0;
 	}
-	o->applied = true;
 }
 
-/* Forgets operation o, giving back its hold on its map. */
+/*
+ * Applies operation o of ring g: cancelled without running when a group
+ * before its own has failed; a failure fails o's group for the later ones.
+ */
+static void rop_apply(struct fz_ring *g, struct fz_rop *o)
+{
+	if (g->failed_group < o->group) {
+		o->cancelled = true;
+		o->expect = -ECANCELED;
+	} else {
+		o->expect = rop_run(g, o);
+	}
+	o->applied = true;
+	if (o->expect < 0 && o->group < g->failed_group)
+		g->failed_group = o->group;
+}
+
+/*
+ * Applies, in the order they were prepared, the submitted operations of g
+ * not applied yet whose group is before group: they completed before any
+ * operation of that group started.
+ */
+static void apply_before(struct fz_ring *g, unsigned group)
+{
+	for (;;) {
+		struct fz_rop *next = NULL;
+		int k;
+
+		for (k = 0; k < FZ_RING_OPS; k++) {
+			struct fz_rop *o = &g->ops[k];
+
+			if (o->used && o->submitted && !o->applied && o->group < group &&
+			    (next == NULL || o->id < next->id))
+				next = o;
+		}
+		if (next == NULL)
+			return;
+		rop_apply(g, next);
+	}
+}
+
+/* Forgets operation o, giving back its hold on its map and its bytes. */
 static void rop_done(struct fz_rop *o)
 {
-	if (o->kind == MMAPIO_OP_FLUSH && o->map >= 0) {
+	bool holds = o->kind == MMAPIO_OP_FLUSH || o->kind == MMAPIO_OP_WRITE;
+
+	if (holds && o->map >= 0) {
 		if (o->counted)
 			fz.map[o->map].ring_counted--;
 		else
 			fz.map[o->map].ring_uncounted--;
 	}
+	free(o->data);
+	o->data = NULL;
 	o->used = false;
 }
 
@@ -139,8 +238,10 @@ static void take_completions(struct fz_ring *g, const struct mmapio_completion *
 			fz_fail("completion of operation %llu: op %d reserved %llu, expected op %d",
 				(unsigned long long)o->id, (int)c[i].op,
 				(unsigned long long)c[i].reserved, (int)o->kind);
-		if (!o->applied)
+		if (!o->applied) {
+			apply_before(g, o->group);
 			rop_apply(g, o);
+		}
 		fz_trace("  completion %llu (op %d) -> %d", (unsigned long long)o->id, (int)o->kind,
 			 c[i].result);
 		fz_expect("a ring completion", c[i].result, o->expect);
@@ -167,50 +268,119 @@ static unsigned unsubmitted(const struct fz_ring *g)
 /* Submitting                                                               */
 /* ------------------------------------------------------------------------ */
 
-/*
- * The directory whose sync durable operation o shares with the others of
- * its submit (src/ring_dsync.c): 0 for the input's directory (f, g and d
- * are in it), 1 for the one that does not exist (nodir/x), -1 for an
- * operation that syncs no directory or keeps its own sync (a copy with
- * MMAPIO_COPY_OVERWRITE).
- */
-static int shared_dir(const struct fz_rop *o)
+/* The directory a path is in: 0 for the input's (f, g and d), 1 for nodir. */
+static int dir_of(int path)
 {
-	int path;
-
-	if (o->kind == MMAPIO_OP_CREATE && (o->flags & MMAPIO_CREATE_DURABLE))
-		path = o->path;
-	else if (o->kind == MMAPIO_OP_COPY && (o->flags & MMAPIO_COPY_DURABLE) &&
-		 !(o->flags & MMAPIO_COPY_OVERWRITE))
-		path = o->dst;
-	else
-		return -1;
 	return path == FZ_PX ? 1 : 0;
 }
 
 /*
- * The ring's own operations that a blocking submit of the operations
- * marked in `in` (applied) runs, as mmapio_ring_stats counts them: one
- * directory sync for each directory that two or more durable operations
- * name, when at least one of them succeeded (those that failed by
- * themselves need no sync).  The fuzzer's syncs never fail, so no
- * clean-up deletes follow.
+ * The directories whose sync durable operation o shares with the others
+ * of its group in its submit (src/ring_dsync.c), into dirs: a create's, a
+ * copy's destination's, both of a rename's (once when they are one).
+ * Returns how many: 0 for an operation that syncs no directory or keeps
+ * its own sync (a copy with MMAPIO_COPY_OVERWRITE).
+ */
+static int shared_dirs(const struct fz_rop *o, int dirs[2])
+{
+	if (o->kind == MMAPIO_OP_CREATE && (o->flags & MMAPIO_CREATE_DURABLE))
+		dirs[0] = dir_of(o->path);
+	else if (o->kind == MMAPIO_OP_COPY && (o->flags & MMAPIO_COPY_DURABLE) &&
+		 !(o->flags & MMAPIO_COPY_OVERWRITE))
+		dirs[0] = dir_of(o->dst);
+	else if (o->kind == MMAPIO_OP_RENAME && (o->flags & MMAPIO_RENAME_DURABLE))
+		dirs[0] = dir_of(o->dst);
+	else
+		return 0;
+	if (o->kind != MMAPIO_OP_RENAME || dir_of(o->src) == dirs[0])
+		return 1;
+	dirs[1] = dir_of(o->src);
+	return 2;
+}
+
+/*
+ * The ring's own operations that a blocking submit runs for the
+ * operations marked in `in` (applied, all of one group), as
+ * mmapio_ring_stats counts them: one directory sync for each directory
+ * that two or more durable operations name, when at least one of them
+ * succeeded (those that failed by themselves, or were cancelled by a
+ * barrier, need no sync).  The fuzzer's syncs never fail, so no clean-up
+ * deletes follow.
  */
 static unsigned shared_syncs(const struct fz_ring *g, const bool *in)
 {
 	unsigned named[2] = { 0, 0 }, n = 0;
 	bool ok[2] = { false, false };
-	int k, d;
+	int k, d, dirs[2], nd;
 
 	for (k = 0; k < FZ_RING_OPS; k++) {
-		if (!in[k] || (d = shared_dir(&g->ops[k])) < 0)
-			continue;
-		named[d]++;
-		ok[d] = ok[d] || g->ops[k].expect >= 0;
+		nd = in[k] ? shared_dirs(&g->ops[k], dirs) : 0;
+		for (d = 0; d < nd; d++) {
+			named[dirs[d]]++;
+			ok[dirs[d]] = ok[dirs[d]] || g->ops[k].expect >= 0;
+		}
 	}
 	for (d = 0; d < 2; d++)
 		n += named[d] >= 2 && ok[d] ? 1 : 0;
 	return n;
+}
+
+/* The first operation of g not submitted yet, in the order prepared (ids grow). */
+static struct fz_rop *next_unsubmitted(struct fz_ring *g)
+{
+	struct fz_rop *next = NULL;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++) {
+		struct fz_rop *o = &g->ops[k];
+
+		if (o->used && !o->submitted && (next == NULL || o->id < next->id))
+			next = o;
+	}
+	return next;
+}
+
+/* Waits for the io_uring operations that blocking ring g's submit would race. */
+static void quiesce_unsubmitted(const struct fz_ring *g)
+{
+	unsigned mask = 0;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used && !g->ops[k].submitted)
+			mask |= rop_paths(&g->ops[k]);
+	fz_quiesce(mask, -1);
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used && !g->ops[k].submitted && g->ops[k].kind == MMAPIO_OP_WRITE)
+			fz_quiesce(0, g->ops[k].inode);
+}
+
+/*
+ * Runs, as blocking ring g's submit does, its n operations not submitted
+ * yet: group by group in the order prepared, each group's directory syncs
+ * shared among its own operations only.
+ */
+static void run_blocking(struct fz_ring *g, unsigned n)
+{
+	bool in[FZ_RING_OPS] = { false };
+	unsigned order, group = 0;
+
+	for (order = 0; order < n; order++) {
+		struct fz_rop *next = next_unsubmitted(g);
+
+		if (order > 0 && next->group != group) {
+			g->blocking_ops += shared_syncs(g, in);
+			memset(in, 0, sizeof(in));
+		}
+		group = next->group;
+		next->submitted = true;
+		rop_apply(g, next);
+		in[next - g->ops] = true;
+		/* Cancelled ones and flushes with nothing to sync never reach the engine. */
+		if (!next->cancelled && (next->kind != MMAPIO_OP_FLUSH || next->counted))
+			g->blocking_ops++;
+	}
+	g->blocking_ops += shared_syncs(g, in);
 }
 
 /*
@@ -219,51 +389,35 @@ static unsigned shared_syncs(const struct fz_ring *g, const bool *in)
  */
 static void ring_submit(struct fz_ring *g)
 {
-	unsigned n = unsubmitted(g), mask = 0, k, order;
-	bool in[FZ_RING_OPS] = { false };
+	unsigned n = unsubmitted(g), order;
 	int rc;
 
-	for (k = 0; k < FZ_RING_OPS; k++)
-		if (g->ops[k].used && !g->ops[k].submitted)
-			mask |= rop_paths(&g->ops[k]);
 	if (!g->async)
-		fz_quiesce(mask, -1);
+		quiesce_unsubmitted(g);
 	fz_trace("ring_submit ring=%d -> %u", (int)(g - fz.ring), n);
 	rc = mmapio_ring_submit(g->ring);
 	fz_expect("mmapio_ring_submit", rc, (int)n);
-	/* In the order prepared: ids grow. */
-	for (order = 0; order < n; order++) {
-		struct fz_rop *next = NULL;
-
-		for (k = 0; k < FZ_RING_OPS; k++) {
-			struct fz_rop *o = &g->ops[k];
-
-			if (o->used && !o->submitted && (next == NULL || o->id < next->id))
-				next = o;
-		}
-		next->submitted = true;
-		if (g->async)
-			continue;
-		rop_apply(g, next);
-		in[next - g->ops] = true;
-		if (next->kind != MMAPIO_OP_FLUSH || next->counted)
-			g->blocking_ops++;
-	}
 	g->inflight += n;
-	if (!g->async) {
-		g->blocking_ops += shared_syncs(g, in);
-		fz_witness_attach_missing();
-		fz_check_paths("blocking ring submit");
+	if (g->async) {
+		for (order = 0; order < n; order++)
+			next_unsubmitted(g)->submitted = true;
+		return;
 	}
+	run_blocking(g, n);
+	fz_witness_attach_missing();
+	fz_check_paths("blocking ring submit");
 }
 
-/* Submits what io_uring ring g holds and reaps until nothing is outstanding. */
-static void ring_drain(struct fz_ring *g)
+/*
+ * Reaps until nothing submitted to io_uring ring g is outstanding, having
+ * submitted what it holds when submit is true.
+ */
+static void ring_drain_as(struct fz_ring *g, bool submit)
 {
 	struct mmapio_completion c[FZ_RING_OPS];
 	int rounds = 0, rc;
 
-	if (unsubmitted(g) > 0)
+	if (submit && unsubmitted(g) > 0)
 		ring_submit(g);
 	while (g->inflight > 0) {
 		rc = mmapio_ring_wait(g->ring, c, FZ_RING_OPS, g->inflight, 1000);
@@ -276,7 +430,18 @@ static void ring_drain(struct fz_ring *g)
 	}
 }
 
-void fz_quiesce(unsigned path_mask, int inode)
+/* Submits what io_uring ring g holds and reaps until nothing is outstanding. */
+static void ring_drain(struct fz_ring *g)
+{
+	ring_drain_as(g, true);
+}
+
+/*
+ * fz_quiesce for a prep call on ring own (NULL: any other call): the
+ * operations of own's groups before the one the prep goes to need no
+ * waiting, as a barrier orders them before it.
+ */
+static void quiesce_but(const struct fz_ring *own, unsigned path_mask, int inode)
 {
 	int r, k;
 
@@ -286,13 +451,22 @@ void fz_quiesce(unsigned path_mask, int inode)
 		if (!g->used || !g->async)
 			continue;
 		for (k = 0; k < FZ_RING_OPS; k++) {
-			if (g->ops[k].used && rop_conflicts(&g->ops[k], path_mask, inode)) {
+			const struct fz_rop *o = &g->ops[k];
+
+			if (!o->used || (g == own && o->group < own->group))
+				continue;
+			if (rop_conflicts(o, path_mask, inode)) {
 				fz_trace("  (waiting for io_uring ring %d)", r);
 				ring_drain(g);
 				break;
 			}
 		}
 	}
+}
+
+void fz_quiesce(unsigned path_mask, int inode)
+{
+	quiesce_but(NULL, path_mask, inode);
 }
 
 void fz_quiesce_all(void)
@@ -393,6 +567,28 @@ void fz_op_ring_open(void)
 	g->ring = ring;
 	g->backend = got;
 	g->async = got == MMAPIO_BACKEND_URING;
+	g->failed_group = UINT_MAX;
+}
+
+/*
+ * True when g's submitted operations not reaped yet are of more than one
+ * group: a later one may still be held by a barrier (close discards it)
+ * or have gone to the engine (close waits for it), as timing has it.
+ */
+static bool groups_pending(const struct fz_ring *g)
+{
+	unsigned lo = UINT_MAX, hi = 0;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++) {
+		const struct fz_rop *o = &g->ops[k];
+
+		if (!o->used || !o->submitted || o->cancelled)
+			continue;
+		lo = o->group < lo ? o->group : lo;
+		hi = o->group > hi ? o->group : hi;
+	}
+	return lo < hi;
 }
 
 /* Closes ring slot r: what it ran is in the model, what it held is dropped. */
@@ -401,20 +597,20 @@ static void ring_close(int r)
 	struct fz_ring *g = &fz.ring[r];
 	int k, rc;
 
+	if (g->async && groups_pending(g)) {
+		fz_trace("  (waiting for the groups of io_uring ring %d)", r);
+		ring_drain_as(g, false);
+	}
 	fz_trace("ring_close ring=%d (inflight %u, unsubmitted %u) -> 0", r, g->inflight,
 		 unsubmitted(g));
 	/* Submitted operations run to their end; the rest are discarded. */
-	for (k = 0; k < FZ_RING_OPS; k++) {
-		struct fz_rop *o = &g->ops[k];
-
-		if (!o->used)
-			continue;
-		if (o->submitted && !o->applied)
-			rop_apply(g, o);
-		rop_done(o);
-	}
+	apply_before(g, UINT_MAX);
 	rc = mmapio_ring_close(g->ring);
 	fz_expect("mmapio_ring_close", rc, 0);
+	/* Only now: the kernel may have read a write's bytes until the close. */
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used)
+			rop_done(&g->ops[k]);
 	g->used = false;
 	fz_witness_attach_missing();
 	fz_check_paths("ring close");
@@ -445,7 +641,8 @@ void fz_rings_forget_map(int slot)
 		for (k = 0; k < FZ_RING_OPS; k++) {
 			struct fz_rop *o = &fz.ring[r].ops[k];
 
-			if (o->used && o->kind == MMAPIO_OP_FLUSH && o->map == slot)
+			if (o->used && (o->kind == MMAPIO_OP_FLUSH || o->kind == MMAPIO_OP_WRITE) &&
+			    o->map == slot)
 				o->map = -1;
 		}
 }
@@ -460,8 +657,10 @@ static void rop_record(struct fz_ring *g, struct fz_rop *o)
 	o->used = true;
 	o->submitted = false;
 	o->applied = false;
+	o->group = g->group;
+	g->group_used = true;
 	g->prepared++;
-	if (o->kind == MMAPIO_OP_FLUSH) {
+	if (o->kind == MMAPIO_OP_FLUSH || o->kind == MMAPIO_OP_WRITE) {
 		if (o->counted)
 			fz.map[o->map].ring_counted++;
 		else
@@ -541,7 +740,7 @@ static int prep_create(struct fz_ring *g, struct fz_rop *o, bool null_path)
 	if (huge && !fz_known[KB_RING_CREATE_HUGE_SIZE])
 		want = -EFBIG;
 	if (g->async && want == 0)
-		fz_quiesce(rop_paths(o), -1);
+		quiesce_but(g, rop_paths(o), -1);
 	fz_trace("ring_prep_create ring=%d id=%llu path=%d size=%llu flags=%#x perm=%o -> %d",
 		 (int)(g - fz.ring), (unsigned long long)o->id, o->path, (unsigned long long)o->size,
 		 opts.flags, opts.perm, want);
@@ -571,7 +770,7 @@ static int prep_copy(struct fz_ring *g, struct fz_rop *o, bool null_path)
 		want = -EINVAL;
 	}
 	if (g->async && want == 0)
-		fz_quiesce(rop_paths(o), -1);
+		quiesce_but(g, rop_paths(o), -1);
 	fz_trace("ring_prep_copy ring=%d id=%llu %d -> %d flags=%#x -> %d", (int)(g - fz.ring),
 		 (unsigned long long)o->id, o->src, o->dst, o->flags, want);
 	fz_expect("mmapio_ring_prep_copy",
@@ -590,7 +789,7 @@ static int prep_delete(struct fz_ring *g, struct fz_rop *o, bool null_path)
 	o->kind = MMAPIO_OP_DELETE;
 	o->path = fz_pick_path();
 	if (g->async && want == 0)
-		fz_quiesce(rop_paths(o), -1);
+		quiesce_but(g, rop_paths(o), -1);
 	fz_trace("ring_prep_delete ring=%d id=%llu path=%d -> %d", (int)(g - fz.ring),
 		 (unsigned long long)o->id, o->path, want);
 	fz_expect("mmapio_ring_prep_delete",
@@ -598,22 +797,149 @@ static int prep_delete(struct fz_ring *g, struct fz_rop *o, bool null_path)
 	return want;
 }
 
-/* Prepares a create, copy or delete (kind 0, 1, 2); fills o.  Returns the prep's result. */
+/*
+ * Prepares a write of len bytes of the input's pattern into a map; fills
+ * o, which owns the bytes until it is forgotten (they must stay until the
+ * completion is reaped).  Returns the prep's result.
+ */
+static int prep_write(struct fz_ring *g, struct fz_rop *o)
+{
+	int s = fz_pick_map(), want = 0;
+	uint32_t seed;
+	bool null_src;
+	const void *src;
+	struct fz_map *m;
+
+	if (s < 0)
+		return FZ_SKIP;
+	m = &fz.map[s];
+	o->kind = MMAPIO_OP_WRITE;
+	o->map = s;
+	o->inode = m->inode;
+	o->counted = true;
+	o->off = fz_pick_off(m->len);
+	o->len = (size_t)fz_pick_len(m->len, o->off);
+	seed = fz_u32();
+	null_src = fz_u8() % 16 == 0;
+	if (null_src && o->len > 0)
+		want = -EINVAL;
+	else if (m->mode != MMAPIO_READ_WRITE)
+		want = -EACCES;
+	else if (!fz_range_ok(m->len, o->off, o->len))
+		want = -ERANGE;
+	if (want == 0 && !null_src) {
+		o->data = malloc(o->len > 0 ? o->len : 1);
+		if (o->data == NULL)
+			fz_fail("out of memory for a ring write of %zu bytes", o->len);
+		fz_fill(o->data, o->len, seed);
+	}
+	/* A refused call must see a real source, or it would say -EINVAL for that. */
+	src = null_src ? NULL : o->data != NULL ? o->data : fz.src;
+	if (g->async && want == 0)
+		quiesce_but(g, 0, m->inode);
+	fz_trace("ring_prep_write ring=%d id=%llu map=%d off=%llu len=%zu%s -> %d",
+		 (int)(g - fz.ring), (unsigned long long)o->id, s, (unsigned long long)o->off, o->len,
+		 null_src ? " src=NULL" : "", want);
+	fz_expect("mmapio_ring_prep_write",
+		  mmapio_ring_prep_write(g->ring, m->map, o->off, src, o->len,
+					 (void *)(uintptr_t)o->id),
+		  want);
+	if (want != 0) {
+		free(o->data);
+		o->data = NULL;
+	}
+	return want;
+}
+
+/* Prepares a rename; fills o.  Returns the prep's result. */
+static int prep_rename(struct fz_ring *g, struct fz_rop *o, bool null_path)
+{
+	unsigned flags;
+	int want;
+
+	o->kind = MMAPIO_OP_RENAME;
+	fz_pick_rename(&o->src, &o->dst, &flags);
+	o->flags = flags;
+	want = null_path || (flags & 8u) ||
+			       ((flags & MMAPIO_RENAME_NOREPLACE) && (flags & MMAPIO_RENAME_EXCHANGE))
+		       ? -EINVAL
+		       : 0;
+	if (g->async && want == 0)
+		quiesce_but(g, rop_paths(o), -1);
+	fz_trace("ring_prep_rename ring=%d id=%llu %d -> %d flags=%#x -> %d", (int)(g - fz.ring),
+		 (unsigned long long)o->id, o->src, o->dst, flags, want);
+	fz_expect("mmapio_ring_prep_rename",
+		  mmapio_ring_prep_rename(g->ring, null_path ? NULL : fz.path[o->src],
+					  fz.path[o->dst], flags, (void *)(uintptr_t)o->id),
+		  want);
+	return want;
+}
+
+/* The path of sync target t (enum fz_sync_target); buf holds nodir's. */
+static const char *sync_target_path(int t, char *buf, size_t cap)
+{
+	switch (t) {
+	case SYNC_TOP:
+		return fz.dir;
+	case SYNC_D:
+		return fz.path[FZ_PD];
+	case SYNC_NODIR:
+		snprintf(buf, cap, "%s/nodir", fz.dir);
+		return buf;
+	case SYNC_F:
+		return fz.path[FZ_P0];
+	default:
+		return fz.path[FZ_P1];
+	}
+}
+
+/* Prepares a directory sync; fills o.  Returns the prep's result. */
+static int prep_sync_dir(struct fz_ring *g, struct fz_rop *o, bool null_path)
+{
+	char nodir[320];
+	const char *dir;
+	int want = null_path ? -EINVAL : 0;
+
+	o->kind = MMAPIO_OP_SYNC_DIR;
+	o->dir = fz_u8() % SYNC_TARGETS;
+	o->path = o->dir == SYNC_F ? FZ_P0 : o->dir == SYNC_G ? FZ_P1 : -1;
+	dir = sync_target_path(o->dir, nodir, sizeof(nodir));
+	if (g->async && want == 0)
+		quiesce_but(g, rop_paths(o), -1);
+	fz_trace("ring_prep_sync_dir ring=%d id=%llu target=%d -> %d", (int)(g - fz.ring),
+		 (unsigned long long)o->id, o->dir, want);
+	fz_expect("mmapio_ring_prep_sync_dir",
+		  mmapio_ring_prep_sync_dir(g->ring, null_path ? NULL : dir,
+					    (void *)(uintptr_t)o->id),
+		  want);
+	return want;
+}
+
+/*
+ * Prepares a create, copy, delete, rename or directory sync (kind 0, 1, 2,
+ * 6, 7); fills o.  Returns the prep's result.
+ */
 static int prep_path_op(struct fz_ring *g, struct fz_rop *o, int kind)
 {
 	bool null_path = fz_u8() % 16 == 0;
 
-	o->path = o->src = o->dst = -1;
-	if (kind == 0)
+	switch (kind) {
+	case 0:
 		return prep_create(g, o, null_path);
-	if (kind == 1)
+	case 1:
 		return prep_copy(g, o, null_path);
-	return prep_delete(g, o, null_path);
+	case 2:
+		return prep_delete(g, o, null_path);
+	case 6:
+		return prep_rename(g, o, null_path);
+	default:
+		return prep_sync_dir(g, o, null_path);
+	}
 }
 
 void fz_op_ring_prep(void)
 {
-	int r = pick_ring(), kind = fz_u8() % 5, k, want;
+	int r = pick_ring(), kind = fz_u8() % 8, k, want;
 	struct fz_ring *g;
 	struct fz_rop *o = NULL;
 
@@ -629,13 +955,95 @@ void fz_op_ring_prep(void)
 		return;
 	memset(o, 0, sizeof(*o));
 	o->id = fz.next_id++;
-	o->map = -1;
-	if (kind >= 3)
+	o->map = o->inode = -1;
+	o->path = o->src = o->dst = -1;
+	if (kind == 3 || kind == 4)
 		want = prep_flush(g, o, kind == 4);
+	else if (kind == 5)
+		want = prep_write(g, o);
 	else
 		want = prep_path_op(g, o, kind);
 	if (want == 0)
 		rop_record(g, o);
+}
+
+void fz_op_ring_barrier(void)
+{
+	int r = pick_ring();
+	struct fz_ring *g;
+
+	if (r < 0)
+		return;
+	g = &fz.ring[r];
+	fz_trace("ring_barrier ring=%d group=%u%s -> 0", r, g->group,
+		 g->group_used ? "" : " (adds nothing)");
+	fz_expect("mmapio_ring_barrier", mmapio_ring_barrier(g->ring), 0);
+	if (g->group_used) {
+		g->group++;
+		g->group_used = false;
+	}
+}
+
+/* The n-th (modulo) operation of g submitted or not as asked, or NULL. */
+static struct fz_rop *nth_op(struct fz_ring *g, unsigned n, bool submitted)
+{
+	unsigned count = 0, at = 0;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used && g->ops[k].submitted == submitted && !g->ops[k].cancelled)
+			count++;
+	for (k = 0; k < FZ_RING_OPS && count > 0; k++) {
+		struct fz_rop *o = &g->ops[k];
+
+		if (o->used && o->submitted == submitted && !o->cancelled && at++ == n % count)
+			return o;
+	}
+	return NULL;
+}
+
+/* Records that o was cancelled before it was submitted: it counts as submitted from now on. */
+static void rop_cancelled(struct fz_ring *g, struct fz_rop *o)
+{
+	o->submitted = o->applied = o->cancelled = true;
+	o->expect = -ECANCELED;
+	g->inflight++;
+	if (o->group < g->failed_group)
+		g->failed_group = o->group;
+}
+
+/*
+ * Cancels an operation not submitted (1), one a blocking ring has run
+ * (-ENOENT: it has completed), or a user_data no pending operation of the
+ * ring has (-ENOENT).  Not what io_uring has been given: whether a held
+ * group went to the engine yet depends on timing.
+ */
+void fz_op_ring_cancel(void)
+{
+	int r = pick_ring(), want = -ENOENT;
+	uint8_t how = fz_u8(), pick = fz_u8();
+	struct fz_rop *o = NULL;
+	struct fz_ring *g;
+	uint64_t id;
+
+	if (r < 0)
+		return;
+	g = &fz.ring[r];
+	if (how % 4 < 2) {
+		o = nth_op(g, pick, false);
+		want = 1;
+	} else if (how % 4 == 2 && !g->async) {
+		o = nth_op(g, pick, true);
+	}
+	if (how % 4 < 3 && o == NULL)
+		return;
+	id = o != NULL ? o->id : pick % (fz.next_id + 2);
+	if (o == NULL && rop_find(g, id) != NULL)
+		return;
+	fz_trace("ring_cancel ring=%d id=%llu -> %d", r, (unsigned long long)id, want);
+	fz_expect("mmapio_ring_cancel", mmapio_ring_cancel(g->ring, (void *)(uintptr_t)id), want);
+	if (want == 1)
+		rop_cancelled(g, o);
 }
 
 void fz_op_ring_submit(void)
