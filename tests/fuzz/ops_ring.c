@@ -827,6 +827,14 @@ static int prep_write(struct fz_ring *g, struct fz_rop *o)
 		want = -EACCES;
 	else if (!fz_range_ok(m->len, o->off, o->len))
 		want = -ERANGE;
+	/*
+	 * Past the end of a file another map has cut, the write grows it: on
+	 * io_uring at a time no check could know, so it is made on blocking
+	 * rings only (the file's size cannot change while the write is
+	 * pending: every call that could change it waits for it first).
+	 */
+	if (want == 0 && g->async && o->off + o->len > fz_map_file_size(m))
+		return FZ_SKIP;
 	if (want == 0 && !null_src) {
 		o->data = malloc(o->len > 0 ? o->len : 1);
 		if (o->data == NULL)
