@@ -99,6 +99,33 @@
 #define KNOWN_BUG_RING_CREATE_HUGE_SIZE 0 /* fixed: the finding is a regression test now */
 #endif
 
+/*
+ * A ring write (mmapio_ring_prep_write) on a map whose descriptor has
+ * O_APPEND (mmapio_open_fd accepts one for a read-write map) puts its
+ * bytes at the end of the file, which grows by len, instead of at off, on
+ * both engines: pwrite and io_uring's write append on such a descriptor.
+ * The header: "writing len bytes from src into the file of map at off";
+ * mmapio_write goes through the mapping for such descriptors (src/access.c).
+ * Finding ring-write-append.  At 1 the decoder makes no ring write on
+ * such a map.
+ */
+#ifndef KNOWN_BUG_RING_WRITE_APPEND
+#define KNOWN_BUG_RING_WRITE_APPEND 1
+#endif
+
+/*
+ * A ring write on a map whose descriptor has O_DIRECT completes with
+ * -EINVAL where its offset, length or buffer is not aligned for direct
+ * I/O, and writes nothing; the arguments are valid (the prep call took
+ * them) and mmapio_write goes through the mapping for such descriptors.
+ * The header lists only the write's own errors (-ENOSPC, -EIO) for the
+ * completion.  Finding ring-write-direct.  At 1 the decoder makes no ring
+ * write on such a map.
+ */
+#ifndef KNOWN_BUG_RING_WRITE_DIRECT
+#define KNOWN_BUG_RING_WRITE_DIRECT 1
+#endif
+
 /* The switches as this run has them (fz_known_bugs_init reads the environment). */
 enum fz_known_bug {
 	KB_WRITE_UNDER_OWN_READ_VIEW_HANGS,
@@ -107,6 +134,8 @@ enum fz_known_bug {
 	KB_EMPTY_MAP_RESERVED_BASE,
 	KB_UNCOUNTED_RING_FLUSH,
 	KB_RING_CREATE_HUGE_SIZE,
+	KB_RING_WRITE_APPEND,
+	KB_RING_WRITE_DIRECT,
 	KB_COUNT
 };
 extern bool fz_known[KB_COUNT];

@@ -25,6 +25,7 @@
  * only after waiting for them.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <stdio.h>
@@ -798,6 +799,22 @@ static int prep_delete(struct fz_ring *g, struct fz_rop *o, bool null_path)
 }
 
 /*
+ * True when a ring write on map m is one the decoder does not make while
+ * its KNOWN_BUG_ switch is on: the map's descriptor (whose status flags
+ * belong to the open file, so they are asked now) has O_APPEND or
+ * O_DIRECT.
+ */
+static bool write_steered(const struct fz_map *m)
+{
+	int fl = fcntl(mmapio_fd(m->map), F_GETFL);
+
+	if (fl < 0)
+		fz_fail("fcntl(F_GETFL) of map's descriptor: %d", fl);
+	return ((fl & O_APPEND) && fz_known[KB_RING_WRITE_APPEND]) ||
+	       ((fl & O_DIRECT) && fz_known[KB_RING_WRITE_DIRECT]);
+}
+
+/*
  * Prepares a write of len bytes of the input's pattern into a map; fills
  * o, which owns the bytes until it is forgotten (they must stay until the
  * completion is reaped).  Returns the prep's result.
@@ -834,6 +851,8 @@ static int prep_write(struct fz_ring *g, struct fz_rop *o)
 	 * pending: every call that could change it waits for it first).
 	 */
 	if (want == 0 && g->async && o->off + o->len > fz_map_file_size(m))
+		return FZ_SKIP;
+	if (want == 0 && write_steered(m))
 		return FZ_SKIP;
 	if (want == 0 && !null_src) {
 		o->data = malloc(o->len > 0 ? o->len : 1);
