@@ -2,7 +2,7 @@
 /*
  * What the parts of the fuzz target share: the decoded input, the model of
  * the files and maps, and the checks.  fuzz_mmapio.c says how it all fits
- * together; model.c holds the model, ops_map.c and ops_ring.c the calls.
+ * together; model.c holds the model, ops_*.c the calls.
  */
 #ifndef MMAPIO_FUZZ_H
 #define MMAPIO_FUZZ_H
@@ -482,6 +482,30 @@ void fz_op_ring_cancel(void);
 void fz_op_rename(void);
 void fz_op_flush_start(void);
 void fz_op_range_lock(void);
+
+/* What a directory sync names (mmapio_ring_prep_sync_dir). */
+enum fz_sync_target {
+	SYNC_TOP,     /* the input's directory */
+	SYNC_D,       /* the directory d */
+	SYNC_NODIR,   /* nodir, which does not exist: -ENOENT */
+	SYNC_F,       /* the file f: -ENOTDIR, or -ENOENT when it is not there */
+	SYNC_G,       /* the same for g */
+	SYNC_TARGETS
+};
+
+/* Ring internals that ops_ring.c and ops_ring_prep.c share. */
+/* The paths operation o names, as bits of enum fz_path. */
+unsigned fz_rop_paths(const struct fz_rop *o);
+/* The pending operation of g with user_data id, or NULL. */
+struct fz_rop *fz_rop_find(struct fz_ring *g, uint64_t id);
+/* A ring in use, as the input picks it, or -1. */
+int fz_pick_ring(void);
+/*
+ * fz_quiesce for a prep call on ring own (NULL: any other call): own's
+ * operations of the groups before the one the prep goes to need no
+ * waiting, as a barrier orders them before it.
+ */
+void fz_quiesce_but(const struct fz_ring *own, unsigned path_mask, int inode);
 
 /*
  * Makes sure no io_uring operation is pending on the paths in path_mask
