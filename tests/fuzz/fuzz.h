@@ -2,7 +2,7 @@
 /*
  * What the parts of the fuzz target share: the decoded input, the model of
  * the files and maps, and the checks.  fuzz_mmapio.c says how it all fits
- * together; model.c holds the model, ops_map.c and ops_ring.c the calls.
+ * together; model.c holds the model, ops_*.c the calls.
  */
 #ifndef MMAPIO_FUZZ_H
 #define MMAPIO_FUZZ_H
@@ -99,6 +99,33 @@
 #define KNOWN_BUG_RING_CREATE_HUGE_SIZE 0 /* fixed: the finding is a regression test now */
 #endif
 
+/*
+ * A ring write (mmapio_ring_prep_write) on a map whose descriptor has
+ * O_APPEND (mmapio_open_fd accepts one for a read-write map) puts its
+ * bytes at the end of the file, which grows by len, instead of at off, on
+ * both engines: pwrite and io_uring's write append on such a descriptor.
+ * The header: "writing len bytes from src into the file of map at off";
+ * mmapio_write goes through the mapping for such descriptors (src/access.c).
+ * Finding ring-write-append.  At 1 the decoder makes no ring write on
+ * such a map.
+ */
+#ifndef KNOWN_BUG_RING_WRITE_APPEND
+#define KNOWN_BUG_RING_WRITE_APPEND 1
+#endif
+
+/*
+ * A ring write on a map whose descriptor has O_DIRECT completes with
+ * -EINVAL where its offset, length or buffer is not aligned for direct
+ * I/O, and writes nothing; the arguments are valid (the prep call took
+ * them) and mmapio_write goes through the mapping for such descriptors.
+ * The header lists only the write's own errors (-ENOSPC, -EIO) for the
+ * completion.  Finding ring-write-direct.  At 1 the decoder makes no ring
+ * write on such a map.
+ */
+#ifndef KNOWN_BUG_RING_WRITE_DIRECT
+#define KNOWN_BUG_RING_WRITE_DIRECT 1
+#endif
+
 /* The switches as this run has them (fz_known_bugs_init reads the environment). */
 enum fz_known_bug {
 	KB_WRITE_UNDER_OWN_READ_VIEW_HANGS,
@@ -107,6 +134,8 @@ enum fz_known_bug {
 	KB_EMPTY_MAP_RESERVED_BASE,
 	KB_UNCOUNTED_RING_FLUSH,
 	KB_RING_CREATE_HUGE_SIZE,
+	KB_RING_WRITE_APPEND,
+	KB_RING_WRITE_DIRECT,
 	KB_COUNT
 };
 extern bool fz_known[KB_COUNT];
@@ -125,6 +154,7 @@ void fz_known_bugs_init(void);
 #define FZ_RING_OPS 24                   /* pending operations per ring */
 #define FZ_INODES 12
 #define FZ_MAX_OPS 256                   /* calls decoded from one input */
+#define FZ_LOCKS 16                      /* range locks per map the model keeps */
 
 /* The paths the calls name, inside the per-process directory. */
 enum fz_path {
@@ -167,6 +197,12 @@ struct fz_inode {
 	uint8_t *data;        /* FZ_MAX_FILE bytes, zero from size on */
 };
 
+/* A range lock a map holds: [lo, hi), hi UINT64_MAX for "to the end". */
+struct fz_lock {
+	uint64_t lo, hi;
+	bool exclusive;
+};
+
 /* An open map and what the model knows of it. */
 struct fz_map {
 	bool used;
@@ -180,8 +216,11 @@ struct fz_map {
 	unsigned views;       /* views out (this process has only this thread's) */
 	unsigned read_views;  /* of them: read views of a writable map (read lock) */
 	unsigned write_views; /* of them: mutable views (write lock) */
-	unsigned ring_counted;   /* ring flushes that hold the map open */
+	unsigned ring_counted;   /* ring flushes and writes that hold the map open */
 	unsigned ring_uncounted; /* ring flushes the library completes without the map */
+	/* The byte-range locks of the map's open file description (mmapio_range_lock). */
+	struct fz_lock locks[FZ_LOCKS];
+	unsigned nlocks;
 	/*
 	 * Copy-on-write maps: Linux keeps a MAP_PRIVATE page shared with the
 	 * file until the map writes to it (or a write fault is forced by
@@ -219,11 +258,21 @@ struct fz_rop {
 	int path;
 	uint64_t size;
 	unsigned flags, perm;
-	/* copy */
+	/* copy, rename */
 	int src, dst;
-	/* flush */
+	/* flush, write */
 	int map;
 	bool counted;
+	/* write: the bytes (the op's own, freed when it is forgotten) go to inode at off */
+	int inode;
+	uint64_t off;
+	size_t len;
+	uint8_t *data;
+	/* sync_dir: what it names (enum fz_sync_target in ops_ring.c) */
+	int dir;
+	/* ordering: the barrier group it was prepared in (mmapio_ring_barrier) */
+	unsigned group;
+	bool cancelled;       /* completes with -ECANCELED without running */
 };
 
 struct fz_ring {
@@ -233,6 +282,15 @@ struct fz_ring {
 	enum mmapio_backend backend;
 	uint64_t prepared, completed, blocking_ops;
 	unsigned inflight;    /* submitted, not reaped */
+	/*
+	 * Barriers: the group later prep calls go to, whether one was prepared
+	 * since the last barrier (else a barrier adds nothing), and the first
+	 * group with a failed operation (UINT_MAX: none yet): every operation
+	 * of a later group completes with -ECANCELED.
+	 */
+	unsigned group;
+	bool group_used;
+	unsigned failed_group;
 	struct fz_rop ops[FZ_RING_OPS];
 };
 
@@ -335,6 +393,9 @@ int fz_model_create(int path, uint64_t size, unsigned flags, unsigned perm, int 
 		    bool *created);
 int fz_model_copy(int src, int dst, unsigned flags);
 int fz_model_delete(int path);
+int fz_model_rename(int from, int to, unsigned flags);
+/* Writes len bytes at off into inode i as pwrite does (growing the file). */
+void fz_inode_pwrite(int i, uint64_t off, const uint8_t *src, size_t len);
 /* The inode at path, or -1 when path names no regular file. */
 int fz_path_regular(int path);
 /* Fills out with the n bytes map m must show at off (off + n <= m->len). */
@@ -360,6 +421,8 @@ uint64_t fz_pick_new_size(uint64_t cur);
 int fz_pick_path(void);
 int fz_pick_map(void);
 void fz_fill(uint8_t *dst, size_t len, uint32_t seed);
+/* Paths and flags of a rename (ops_file.c). */
+void fz_pick_rename(int *from, int *to, unsigned *flags);
 
 /* Predictions of the map calls (ops_map.c): the result, or FZ_SKIP. */
 #define FZ_SKIP 1  /* the call is not made (see fz_access_class, KNOWN_BUG_) */
@@ -414,6 +477,35 @@ void fz_op_ring_submit(void);
 void fz_op_ring_reap(void);
 void fz_op_ring_close(void);
 void fz_op_ring_misc(void);
+void fz_op_ring_barrier(void);
+void fz_op_ring_cancel(void);
+void fz_op_rename(void);
+void fz_op_flush_start(void);
+void fz_op_range_lock(void);
+
+/* What a directory sync names (mmapio_ring_prep_sync_dir). */
+enum fz_sync_target {
+	SYNC_TOP,     /* the input's directory */
+	SYNC_D,       /* the directory d */
+	SYNC_NODIR,   /* nodir, which does not exist: -ENOENT */
+	SYNC_F,       /* the file f: -ENOTDIR, or -ENOENT when it is not there */
+	SYNC_G,       /* the same for g */
+	SYNC_TARGETS
+};
+
+/* Ring internals that ops_ring.c and ops_ring_prep.c share. */
+/* The paths operation o names, as bits of enum fz_path. */
+unsigned fz_rop_paths(const struct fz_rop *o);
+/* The pending operation of g with user_data id, or NULL. */
+struct fz_rop *fz_rop_find(struct fz_ring *g, uint64_t id);
+/* A ring in use, as the input picks it, or -1. */
+int fz_pick_ring(void);
+/*
+ * fz_quiesce for a prep call on ring own (NULL: any other call): own's
+ * operations of the groups before the one the prep goes to need no
+ * waiting, as a barrier orders them before it.
+ */
+void fz_quiesce_but(const struct fz_ring *own, unsigned path_mask, int inode);
 
 /*
  * Makes sure no io_uring operation is pending on the paths in path_mask

@@ -13,9 +13,10 @@
  * every access mode, mmapio_create with and without a reservation, sparse,
  * populated); the calls read, write, take and release views (on this thread
  * or another), make and use segments, resize, flush, advise, lock, operate
- * on atomic words, copy and delete files, and drive rings on both engines
- * (prep_create/copy/delete/flush/flush_ranges, submit, peek, wait with
- * small timeouts, close).  Arguments are drawn to hit the edges: zero
+ * on atomic words, take and drop byte-range locks, start write-back, copy,
+ * rename and delete files, and drive rings on both engines
+ * (prep_create/copy/delete/flush/flush_ranges/write/rename/sync_dir,
+ * barriers, cancels, submit, peek, wait with small timeouts, close).  Arguments are drawn to hit the edges: zero
  * lengths, the end of the map, page boundaries, values near UINT64_MAX,
  * NULL pointers, unknown flags and modes.
  *
@@ -174,6 +175,8 @@ static const char *const known_name[KB_COUNT] = {
 	[KB_EMPTY_MAP_RESERVED_BASE] = "KNOWN_BUG_EMPTY_MAP_RESERVED_BASE",
 	[KB_UNCOUNTED_RING_FLUSH] = "KNOWN_BUG_UNCOUNTED_RING_FLUSH",
 	[KB_RING_CREATE_HUGE_SIZE] = "KNOWN_BUG_RING_CREATE_HUGE_SIZE",
+	[KB_RING_WRITE_APPEND] = "KNOWN_BUG_RING_WRITE_APPEND",
+	[KB_RING_WRITE_DIRECT] = "KNOWN_BUG_RING_WRITE_DIRECT",
 };
 
 bool fz_known[KB_COUNT] = {
@@ -183,6 +186,8 @@ bool fz_known[KB_COUNT] = {
 	[KB_EMPTY_MAP_RESERVED_BASE] = KNOWN_BUG_EMPTY_MAP_RESERVED_BASE,
 	[KB_UNCOUNTED_RING_FLUSH] = KNOWN_BUG_UNCOUNTED_RING_FLUSH,
 	[KB_RING_CREATE_HUGE_SIZE] = KNOWN_BUG_RING_CREATE_HUGE_SIZE,
+	[KB_RING_WRITE_APPEND] = KNOWN_BUG_RING_WRITE_APPEND,
+	[KB_RING_WRITE_DIRECT] = KNOWN_BUG_RING_WRITE_DIRECT,
 };
 
 /* Turns off the switches MMAPIO_FUZZ_STRICT names ("all": every one). */
@@ -385,6 +390,11 @@ enum fz_opcode {
 	OP_RING_MISC = 23,
 	OP_BAD_ARGS = 24,
 	OP_CHECK = 25,
+	OP_RING_BARRIER = 26,
+	OP_RING_CANCEL = 27,
+	OP_RENAME = 28,
+	OP_FLUSH_START = 29,
+	OP_RANGE_LOCK = 30,
 	OP_COUNT
 };
 
@@ -415,6 +425,11 @@ static void (*const op_table[OP_COUNT])(void) = {
 	[OP_RING_MISC] = fz_op_ring_misc,
 	[OP_BAD_ARGS] = fz_op_bad_args,
 	[OP_CHECK] = fz_op_check,
+	[OP_RING_BARRIER] = fz_op_ring_barrier,
+	[OP_RING_CANCEL] = fz_op_ring_cancel,
+	[OP_RENAME] = fz_op_rename,
+	[OP_FLUSH_START] = fz_op_flush_start,
+	[OP_RANGE_LOCK] = fz_op_range_lock,
 };
 
 /* ------------------------------------------------------------------------ */

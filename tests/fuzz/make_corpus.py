@@ -16,7 +16,8 @@ import sys
 # enum fz_opcode
 (OPEN, OPEN_FD, CREATE, CLOSE, READ, WRITE, VIEW, VIEW_RELEASE, VIEW_TOUCH, SEGMENT,
  SEGMENT_ACCESS, RESIZE, FLUSH, ADVISE, LOCK, ATOMIC, COPY, DELETE, RING_OPEN, RING_PREP,
- RING_SUBMIT, RING_REAP, RING_CLOSE, RING_MISC, BAD_ARGS, CHECK) = range(26)
+ RING_SUBMIT, RING_REAP, RING_CLOSE, RING_MISC, BAD_ARGS, CHECK, RING_BARRIER, RING_CANCEL,
+ RENAME, FLUSH_START, RANGE_LOCK) = range(31)
 
 # fz_pick_path: t[b % 10]
 P0, P1, PD, PX = 0, 5, 8, 9
@@ -31,6 +32,12 @@ FD_RDONLY, FD_RDWR, FD_WRONLY, FD_APPEND, FD_PATH, FD_DIRECT, FD_M1, FD_CLOSED, 
 B_FALLBACK, B_URING, B_AUTO, B_BAD = 0, 1, 2, 5
 
 F_EXCL, F_SPARSE, F_DURABLE, F_POPULATE = 1, 2, 4, 8
+# mmapio_rename flags (and 8, unknown)
+R_NOREPLACE, R_EXCHANGE, R_DURABLE = 1, 2, 4
+# prep_sync_dir targets (enum fz_sync_target)
+SYNC_TOP, SYNC_D, SYNC_NODIR, SYNC_F, SYNC_G = range(5)
+# range lock flags byte: bit 0 exclusive (else shared), bit 1 NOWAIT; 0x1c both kinds
+L_SHARED, L_EXCL, L_NOWAIT, L_BOTH, L_UNKNOWN = 0, 1, 2, 0x1c, 0x18
 
 
 def u32(v):
@@ -237,6 +244,35 @@ class Seq:
         # timeouts: 0, 1, 5, 20, -1, -2
         return self.op(RING_REAP, [r], [1], [mx], [mn], [timeout_idx])
 
+    def prep_write(self, r, m, off, ln, seed=13, null=False):
+        return self.op(RING_PREP, [r], [5], [m], off, ln, u32(seed), [0 if null else 1])
+
+    def _rename_paths(self, frm, to, flags):
+        return [flags, frm] + ([0, to] if to is not None else [1])
+
+    def prep_rename(self, r, frm, to, flags=0):
+        return self.op(RING_PREP, [r], [6], [1], self._rename_paths(frm, to, flags))
+
+    def prep_sync_dir(self, r, target, null=False):
+        return self.op(RING_PREP, [r], [7], [0 if null else 1], [target])
+
+    def barrier(self, r):
+        return self.op(RING_BARRIER, [r])
+
+    def cancel(self, r, how, pick=0):
+        # how % 4: 0 or 1 an unsubmitted operation, 2 one a blocking ring ran, 3 an unknown id
+        return self.op(RING_CANCEL, [r], [how], [pick])
+
+    def rename(self, frm, to, flags=0):
+        return self.op(RENAME, self._rename_paths(frm, to, flags))
+
+    def flush_start(self, m, off, ln):
+        return self.op(FLUSH_START, [m], off, ln)
+
+    def range_lock(self, m, flags, off, ln, unlock=False, huge=False):
+        how = (1 if unlock else 0) | (0x30 if huge else 0)
+        return self.op(RANGE_LOCK, [m], [flags], [how], off, ln)
+
     def ring_close(self, r):
         return self.op(RING_CLOSE, [r])
 
@@ -365,6 +401,83 @@ def seeds():
         q.prep_create(1, P0, size("p"), opts(F_EXCL | F_DURABLE, durable=True)).prep_copy_durable(1, P0, P1)
         q.submit(1).wait(1, 8, 3, 4).ring_misc(1, 2).ring_close(1).check()
         s[name] = q
+
+    # Ring writes ordered by barriers: write, flush, write run in that
+    # order; a failed rename cancels the groups after it (-ECANCELED), and a
+    # write holds its map open until it is reaped.
+    for name, backend in (("ring-write-barrier-fallback", B_FALLBACK),
+                          ("ring-write-barrier-uring", B_URING)):
+        q = Seq().create(P0, size("64k")).open(P0, RO).ring_open(0, backend)
+        q.prep_write(0, 0, off_zero(), len_pages(2), seed=41).barrier(0)
+        q.prep_flush(0, 0, off_zero(), len_pages(2)).barrier(0).barrier(0)
+        q.prep_write(0, 0, off_page(3), len_small(40), seed=42).submit(0).wait(0, 8, 3, 4)
+        q.read(0, off_zero(), len_room()).prep_write(0, 1, off_zero(), len_small(9))
+        q.prep_write(0, 0, off_end(), len_zero()).prep_write(0, 0, off_zero(), len_small(5), null=True)
+        q.prep_write(0, 0, off_at(77), len_zero(), null=True).prep_write(0, 0, off_page(1), len_over())
+        q.barrier(0).prep_write(0, 0, off_page(4), len_pages(1), seed=43).close(0).submit(0)
+        q.ring_misc(0, 2)
+        q.wait(0, 8, 2, 4).close(0).open(P0, RW).ring_misc(0, 2)
+        q.prep_rename(0, PX, P1).barrier(0).prep_write(0, 0, off_zero(), len_small(30), seed=44)
+        q.barrier(0).prep_create(0, P1, size("p")).submit(0).wait(0, 8, 3, 4).ring_misc(0, 2)
+        q.prep_write(0, 0, off_zero(), len_small(3), seed=45).barrier(0).prep_delete(0, P0)
+        q.submit(0).wait(0, 8, 2, 4).read(0, off_zero(), len_small(60)).check().ring_close(0)
+        q.close(0).close(1)
+        s[name] = q
+
+    # Renames on a ring and by mmapio_rename: durable ones share their
+    # directory's sync with a durable create; exchange, no-replace, onto
+    # the directory, from nowhere, bad flags; directory syncs of everything.
+    for name, backend in (("ring-rename-fallback", B_FALLBACK), ("ring-rename-uring", B_URING)):
+        q = Seq().create(P0, size("p+1")).write(0, off_zero(), len_room(), seed=51).ring_open(1, backend)
+        q.prep_rename(1, P0, P1, R_DURABLE).prep_create(1, P0, size("2p"), opts(F_DURABLE, durable=True))
+        q.submit(1).wait(1, 8, 2, 4).ring_misc(1, 2).check()
+        q.prep_rename(1, P0, P1, R_EXCHANGE).prep_rename(1, P1, P0, R_NOREPLACE)
+        q.prep_rename(1, P0, PD).prep_rename(1, P0, P1, R_NOREPLACE | R_EXCHANGE)
+        q.prep_rename(1, P0, P1, 0xc0).prep_rename(1, PX, P0, R_DURABLE)
+        q.prep_rename(1, P1, P1, R_EXCHANGE)
+        for t in range(5):
+            q.prep_sync_dir(1, t)
+        q.prep_sync_dir(1, SYNC_TOP, null=True).submit(1).wait(1, 12, 10, 4).ring_misc(1, 2)
+        q.rename(P1, P0).rename(P0, PD, R_NOREPLACE).rename(P0, PD).rename(P0, PX).rename(PX, P0)
+        q.rename(P0, P0).rename(P0, P0, R_NOREPLACE).rename(P0, P1, R_NOREPLACE | R_DURABLE)
+        q.rename(P1, P0, R_EXCHANGE).create(P0, size("1")).rename(P1, P0, R_EXCHANGE | R_DURABLE)
+        q.rename(P1, P1).rename(P0, P1, R_NOREPLACE | R_EXCHANGE).rename(P0, P1, 0xc8)
+        q.prep_delete(1, P1).prep_sync_dir(1, SYNC_G).submit(1).wait(1, 8, 2, 4)
+        q.prep_sync_dir(1, SYNC_F).ring_misc(1, 2).ring_close(1).check().read(0, off_zero(), len_room())
+        q.close(0)
+        s[name] = q
+
+    # Cancels: of operations not submitted (each completes with -ECANCELED
+    # and fails its group), of one a blocking ring ran, of unknown ids.
+    for name, backend in (("ring-cancel-fallback", B_FALLBACK), ("ring-cancel-uring", B_URING)):
+        q = Seq().create(P0, size("p")).ring_open(2, backend)
+        q.prep_create(2, P1, size("1")).submit(2).cancel(2, 2, 0).cancel(2, 3, 0).wait(2, 8, 1, 4)
+        q.prep_create(2, P1, size("p")).prep_delete(2, P0).cancel(2, 0, 1).cancel(2, 3, 200)
+        q.ring_misc(2, 1).submit(2).wait(2, 8, 2, 4).ring_misc(2, 2)
+        q.prep_create(2, P1, size("100")).barrier(2).prep_copy(2, P0, P1, overwrite=True)
+        q.cancel(2, 1, 0).barrier(2).prep_delete(2, P0).submit(2).wait(2, 8, 3, 4)
+        q.prep_create(2, P1, size("1")).submit(2).cancel(2, 2, 0).wait(2, 8, 1, 4).ring_misc(2, 2)
+        q.prep_delete(2, P1).cancel(2, 0, 0).ring_close(2).check().close(0)
+        s[name] = q
+
+    # Range locks of two read-write maps of one file and a read-only one:
+    # conflicts (-EAGAIN), exclusive on read-only (-EACCES), conversions,
+    # unlocks that split ranges, bad flags and ranges; write-back started.
+    q = Seq().create(P0, size("3p+17")).open(P0, RW).open(P0, RO)
+    q.range_lock(0, L_EXCL, off_zero(), len_pages(2)).range_lock(1, L_SHARED, off_page(1), len_pages(1))
+    q.range_lock(1, L_EXCL | L_NOWAIT, off_page(2), len_zero()).range_lock(2, L_EXCL, off_zero(), len_small(9))
+    q.range_lock(2, L_SHARED, off_page(3), len_room()).range_lock(0, L_SHARED, off_page(1), len_pages(1))
+    q.range_lock(1, L_SHARED, off_zero(), len_small(10)).range_lock(0, 0, off_zero(), len_small(10), unlock=True)
+    q.range_lock(1, L_SHARED, off_zero(), len_small(10)).range_lock(0, L_BOTH, off_zero(), len_zero())
+    q.range_lock(0, L_BOTH | 0x20, off_zero(), len_zero()).range_lock(0, L_UNKNOWN, off_zero(), len_zero())
+    q.range_lock(0, L_SHARED, [3], [3], huge=True).range_lock(0, L_SHARED, [3], [3], unlock=True, huge=True)
+    q.range_lock(0, 0, off_huge(), len_huge(), unlock=True).range_lock(1, 0, off_zero(), len_zero(), unlock=True)
+    q.range_lock(2, L_SHARED, off_zero(), len_zero()).close(1).range_lock(0, L_EXCL, off_zero(), len_pages(1))
+    for m in range(3):
+        q.flush_start(m, off_zero(), len_zero()).flush_start(m, off_end(), len_zero())
+        q.flush_start(m, off_page(1), len_pages(1)).flush_start(m, off_at(5), len_over())
+    q.flush_start(0, off_huge(), len_zero()).check().close(0).close(2)
+    s["range-lock-flush-start"] = q
 
     # An empty file made by a ring, then mapped: every range is -ERANGE.
     q = Seq().ring_open(1, B_AUTO).prep_create_empty(1, P0).submit(1).wait(1, 4, 1, 4)

@@ -343,6 +343,63 @@ int fz_model_delete(int path)
 	return 0;
 }
 
+/* The error renameat2 gives for from, to and flags (checked in its order), or 0. */
+static int rename_target(int from, int to, unsigned flags)
+{
+	if (from == FZ_PX || to == FZ_PX || fz_path_regular(from) < 0)
+		return -ENOENT;
+	/* A file onto the directory d: renameat2 checks NOREPLACE first. */
+	if (to == FZ_PD)
+		return (flags & MMAPIO_RENAME_NOREPLACE) ? -EEXIST : -EISDIR;
+	if ((flags & MMAPIO_RENAME_NOREPLACE) && fz.path_inode[to] >= 0)
+		return -EEXIST;
+	if ((flags & MMAPIO_RENAME_EXCHANGE) && fz.path_inode[to] < 0)
+		return -ENOENT;
+	return 0;
+}
+
+/*
+ * Predicts mmapio_rename(from, to, flags) and applies it on success.  The
+ * decoder never renames the directory d, nor exchanges it (from is f, g or
+ * nodir/x; an exchange's to is not d), so that d stays where the model
+ * has it.  The same name on both sides is a rename that does nothing.
+ * Returns the predicted result.
+ */
+int fz_model_rename(int from, int to, unsigned flags)
+{
+	const unsigned known = MMAPIO_RENAME_NOREPLACE | MMAPIO_RENAME_EXCHANGE |
+			       MMAPIO_RENAME_DURABLE;
+	int rc, si, di;
+
+	if ((flags & ~known) || ((flags & MMAPIO_RENAME_NOREPLACE) &&
+				 (flags & MMAPIO_RENAME_EXCHANGE)))
+		return -EINVAL;
+	rc = rename_target(from, to, flags);
+	if (rc < 0 || from == to)
+		return rc;
+	si = fz.path_inode[from];
+	di = fz.path_inode[to];
+	fz.path_inode[to] = si;
+	fz.path_inode[from] = (flags & MMAPIO_RENAME_EXCHANGE) ? di : -1;
+	if (!(flags & MMAPIO_RENAME_EXCHANGE) && di >= 0)
+		fz_inode_release_if_unused(di);
+	return 0;
+}
+
+void fz_inode_pwrite(int i, uint64_t off, const uint8_t *src, size_t len)
+{
+	struct fz_inode *in = &fz.inode[i];
+
+	if (len == 0)
+		return;
+	/* Past the end (another map cut the file): the file grows, with a hole before off. */
+	if (off > in->size)
+		in->allocated = false;
+	if (off + len > in->size)
+		fz_inode_set_size(i, off + len);
+	memcpy(in->data + off, src, len);
+}
+
 /* ------------------------------------------------------------------------ */
 /* Maps                                                                     */
 /* ------------------------------------------------------------------------ */
@@ -452,6 +509,7 @@ int fz_map_new(mmapio_map *map, enum mmapio_mode mode, int inode, unsigned flags
 		m->resv_base = mmapio_base(map);
 		m->views = m->read_views = m->write_views = 0;
 		m->ring_counted = m->ring_uncounted = 0;
+		m->nlocks = 0;
 		memset(m->priv_page, 0, (size_t)(FZ_MAX_FILE / fz.page) + 1);
 		if (mode == MMAPIO_COPY_ON_WRITE && (flags & MMAPIO_MAP_POPULATE) && fz.cow_populate)
 			fz_cow_make_private(m, 0, m->len);

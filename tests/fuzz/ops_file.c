@@ -54,6 +54,40 @@ void fz_op_delete(void)
 	fz_check_paths("mmapio_delete");
 }
 
+/*
+ * The rename flags and paths as the input chooses them, for mmapio_rename
+ * and mmapio_ring_prep_rename: from is never the directory d, and an
+ * exchange never names it (see fz_model_rename).  An unknown flag (8)
+ * now and then.
+ */
+void fz_pick_rename(int *from, int *to, unsigned *flags)
+{
+	uint8_t f = fz_u8();
+
+	*from = fz_pick_path();
+	if (*from == FZ_PD)
+		*from = FZ_P0;
+	*to = fz_u8() % 4 == 0 ? fz_pick_path() : *from == FZ_P1 ? FZ_P0 : FZ_P1;
+	*flags = (f & 7u) | ((f & 0xc0) == 0xc0 ? 8u : 0);
+	if ((*flags & MMAPIO_RENAME_EXCHANGE) && *to == FZ_PD)
+		*to = FZ_P1;
+}
+
+void fz_op_rename(void)
+{
+	int from, to, want;
+	unsigned flags;
+
+	fz_pick_rename(&from, &to, &flags);
+	fz_quiesce(1u << from | 1u << to, -1);
+	fz_witness_attach_missing();
+	want = fz_model_rename(from, to, flags);
+	fz_trace("rename %d -> %d flags=%#x -> %d", from, to, flags, want);
+	fz_expect("mmapio_rename", mmapio_rename(fz.path[from], fz.path[to], flags), want);
+	fz_witness_attach_missing();
+	fz_check_paths("mmapio_rename");
+}
+
 void fz_op_check(void)
 {
 	fz_trace("check");
@@ -100,6 +134,9 @@ static void bad_map_args(void)
 	EXPECT_EINVAL(mmapio_segment_view_write(NULL, NULL));
 	EXPECT_EINVAL(mmapio_segment_flush(&seg));
 	EXPECT_EINVAL(mmapio_segment_sub(&seg, 0, 0, NULL));
+	EXPECT_EINVAL(mmapio_flush_start(NULL, 0, 0));
+	EXPECT_EINVAL(mmapio_range_lock(NULL, 0, 0, MMAPIO_RANGE_SHARED));
+	EXPECT_EINVAL(mmapio_range_unlock(NULL, 0, 0));
 	fz_expect("mmapio_close(NULL)", mmapio_close(NULL), 0);
 	if (mmapio_len(NULL) != 0 || mmapio_mode(NULL) != MMAPIO_READ_ONLY ||
 	    mmapio_fd(NULL) != -EINVAL || mmapio_base(NULL) != NULL)
@@ -130,6 +167,8 @@ static void bad_file_args(void)
 	EXPECT_EINVAL(mmapio_copy(NULL, fz.path[FZ_P1], 0));
 	EXPECT_EINVAL(mmapio_copy(fz.path[FZ_P0], NULL, 0));
 	EXPECT_EINVAL(mmapio_delete(NULL));
+	EXPECT_EINVAL(mmapio_rename(NULL, fz.path[FZ_P1], 0));
+	EXPECT_EINVAL(mmapio_rename(fz.path[FZ_P0], NULL, MMAPIO_RENAME_DURABLE));
 	memset(&o, 0, sizeof(o));
 	o.reserved[5] = 1;
 	EXPECT_EINVAL(mmapio_open(fz.path[FZ_P0], MMAPIO_READ_ONLY, &o, &out));
@@ -164,6 +203,11 @@ static void bad_ring_args(void)
 	EXPECT_EINVAL(mmapio_ring_prep_delete(NULL, fz.path[FZ_P1], NULL));
 	EXPECT_EINVAL(mmapio_ring_prep_flush(NULL, NULL, 0, 0, NULL));
 	EXPECT_EINVAL(mmapio_ring_prep_flush_ranges(NULL, NULL, &r, 1, NULL));
+	EXPECT_EINVAL(mmapio_ring_prep_write(NULL, NULL, 0, fz.src, 1, NULL));
+	EXPECT_EINVAL(mmapio_ring_prep_rename(NULL, fz.path[FZ_P0], fz.path[FZ_P1], 0, NULL));
+	EXPECT_EINVAL(mmapio_ring_prep_sync_dir(NULL, fz.dir, NULL));
+	EXPECT_EINVAL(mmapio_ring_barrier(NULL));
+	EXPECT_EINVAL(mmapio_ring_cancel(NULL, NULL));
 	if (mmapio_ring_inflight(NULL) != 0)
 		fz_fail("mmapio_ring_inflight(NULL) is not 0");
 	if (mmapio_ring_backend(NULL, &why) != MMAPIO_BACKEND_AUTO || why == NULL)

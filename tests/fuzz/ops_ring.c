@@ -12,10 +12,22 @@
  * path or a file that a pending io_uring operation names first waits for
  * it (fz_quiesce).  Nothing depends on timing: a wait with a small timeout
  * may return any number of completions up to what is outstanding.
+ *
+ * Barriers (mmapio_ring_barrier) number the groups of a ring.  An
+ * operation of a later group runs only after every earlier one has
+ * completed, so a prep call need not wait for the ring's own operations of
+ * earlier groups, and when a completion of a later group is reaped the
+ * model first applies what the earlier groups did.  Once an operation of a
+ * group has failed, every operation of a later group completes with
+ * -ECANCELED without running.  Whether a held group has gone to the engine
+ * yet depends on timing, so the decoder cancels on io_uring only what was
+ * not submitted, and closes an io_uring ring with several groups pending
+ * only after waiting for them.
  */
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "fuzz.h"
@@ -24,31 +36,48 @@
 /* Pending operations                                                       */
 /* ------------------------------------------------------------------------ */
 
-/* The paths an operation names, as bits of enum fz_path (none for flushes). */
-static unsigned rop_paths(const struct fz_rop *o)
+/*
+ * The paths an operation names, as bits of enum fz_path (none for flushes
+ * and writes, which name a file; none for a sync of a directory).
+ */
+unsigned fz_rop_paths(const struct fz_rop *o)
 {
 	switch (o->kind) {
 	case MMAPIO_OP_CREATE:
 	case MMAPIO_OP_DELETE:
 		return 1u << o->path;
 	case MMAPIO_OP_COPY:
+	case MMAPIO_OP_RENAME:
 		return 1u << o->src | 1u << o->dst;
+	case MMAPIO_OP_SYNC_DIR:
+		return o->path >= 0 ? 1u << o->path : 0;
 	default:
 		return 0;
 	}
 }
 
-/* True when operation o names a path in mask or a path of inode. */
+/*
+ * True when operation o names a path in mask or a path of inode, or, for
+ * a write, writes into inode or into the file of a path in mask.
+ */
 static bool rop_conflicts(const struct fz_rop *o, unsigned mask, int inode)
 {
-	unsigned paths = rop_paths(o);
+	unsigned paths = fz_rop_paths(o);
+	bool write = o->kind == MMAPIO_OP_WRITE;
 	int p;
 
-	if (paths & mask)
+	if ((paths & mask) || (write && inode >= 0 && o->inode == inode))
 		return true;
-	for (p = FZ_P0; p <= FZ_P1; p++)
-		if ((paths & 1u << p) && inode >= 0 && fz.path_inode[p] == inode)
+	for (p = FZ_P0; p <= FZ_P1; p++) {
+		int at = fz.path_inode[p];
+
+		if (at < 0)
+			continue;
+		if ((paths & 1u << p) && at == inode)
 			return true;
+		if (write && (mask & 1u << p) && at == o->inode)
+			return true;
+	}
 	return false;
 }
 
@@ -74,8 +103,22 @@ static int huge_create(const struct fz_rop *o, bool async)
 	return async ? -EINVAL : -EFBIG;
 }
 
-/* Predicts operation o of ring g from the model as it stands and applies it. */
-static void rop_apply(const struct fz_ring *g, struct fz_rop *o)
+/* What a directory sync of o's target completes with. */
+static int sync_dir_result(const struct fz_rop *o)
+{
+	switch (o->dir) {
+	case SYNC_TOP:
+	case SYNC_D:
+		return 0;
+	case SYNC_NODIR:
+		return -ENOENT;
+	default:
+		return fz.path_inode[o->path] >= 0 ? -ENOTDIR : -ENOENT;
+	}
+}
+
+/* Predicts operation o of ring g (not cancelled) from the model as it stands and applies it. */
+static int rop_run(const struct fz_ring *g, struct fz_rop *o)
 {
 	bool created;
 	int inode;
@@ -83,38 +126,83 @@ static void rop_apply(const struct fz_ring *g, struct fz_rop *o)
 	switch (o->kind) {
 	case MMAPIO_OP_CREATE:
 		if (o->size > (uint64_t)INT64_MAX)
-			o->expect = huge_create(o, g->async);
-		else
-			o->expect = fz_model_create(o->path, o->size, o->flags, o->perm, &inode,
-						    &created);
-		break;
+			return huge_create(o, g->async);
+		return fz_model_create(o->path, o->size, o->flags, o->perm, &inode, &created);
 	case MMAPIO_OP_COPY:
-		o->expect = fz_model_copy(o->src, o->dst, o->flags);
-		break;
+		return fz_model_copy(o->src, o->dst, o->flags);
 	case MMAPIO_OP_DELETE:
-		o->expect = fz_model_delete(o->path);
-		break;
+		return fz_model_delete(o->path);
+	case MMAPIO_OP_WRITE:
+		fz_inode_pwrite(o->inode, o->off, o->data, o->len);
+		return 0;
+	case MMAPIO_OP_RENAME:
+		return fz_model_rename(o->src, o->dst, o->flags);
+	case MMAPIO_OP_SYNC_DIR:
+		return sync_dir_result(o);
 	default:
-		o->expect = 0;
-		break;
+		return 0;
 	}
-	o->applied = true;
 }
 
-/* Forgets operation o, giving back its hold on its map. */
+/*
+ * Applies operation o of ring g: cancelled without running when a group
+ * before its own has failed; a failure fails o's group for the later ones.
+ */
+static void rop_apply(struct fz_ring *g, struct fz_rop *o)
+{
+	if (g->failed_group < o->group) {
+		o->cancelled = true;
+		o->expect = -ECANCELED;
+	} else {
+		o->expect = rop_run(g, o);
+	}
+	o->applied = true;
+	if (o->expect < 0 && o->group < g->failed_group)
+		g->failed_group = o->group;
+}
+
+/*
+ * Applies, in the order they were prepared, the submitted operations of g
+ * not applied yet whose group is before group: they completed before any
+ * operation of that group started.
+ */
+static void apply_before(struct fz_ring *g, unsigned group)
+{
+	for (;;) {
+		struct fz_rop *next = NULL;
+		int k;
+
+		for (k = 0; k < FZ_RING_OPS; k++) {
+			struct fz_rop *o = &g->ops[k];
+
+			if (o->used && o->submitted && !o->applied && o->group < group &&
+			    (next == NULL || o->id < next->id))
+				next = o;
+		}
+		if (next == NULL)
+			return;
+		rop_apply(g, next);
+	}
+}
+
+/* Forgets operation o, giving back its hold on its map and its bytes. */
 static void rop_done(struct fz_rop *o)
 {
-	if (o->kind == MMAPIO_OP_FLUSH && o->map >= 0) {
+	bool holds = o->kind == MMAPIO_OP_FLUSH || o->kind == MMAPIO_OP_WRITE;
+
+	if (holds && o->map >= 0) {
 		if (o->counted)
 			fz.map[o->map].ring_counted--;
 		else
 			fz.map[o->map].ring_uncounted--;
 	}
+	free(o->data);
+	o->data = NULL;
 	o->used = false;
 }
 
 /* Returns the pending operation with user_data id, or NULL. */
-static struct fz_rop *rop_find(struct fz_ring *g, uint64_t id)
+struct fz_rop *fz_rop_find(struct fz_ring *g, uint64_t id)
 {
 	int k;
 
@@ -130,7 +218,7 @@ static void take_completions(struct fz_ring *g, const struct mmapio_completion *
 	int i;
 
 	for (i = 0; i < n; i++) {
-		struct fz_rop *o = rop_find(g, (uint64_t)(uintptr_t)c[i].user_data);
+		struct fz_rop *o = fz_rop_find(g, (uint64_t)(uintptr_t)c[i].user_data);
 
 		if (o == NULL || !o->submitted)
 			fz_fail("a completion with user_data %p that no submitted operation has",
@@ -139,8 +227,10 @@ static void take_completions(struct fz_ring *g, const struct mmapio_completion *
 			fz_fail("completion of operation %llu: op %d reserved %llu, expected op %d",
 				(unsigned long long)o->id, (int)c[i].op,
 				(unsigned long long)c[i].reserved, (int)o->kind);
-		if (!o->applied)
+		if (!o->applied) {
+			apply_before(g, o->group);
 			rop_apply(g, o);
+		}
 		fz_trace("  completion %llu (op %d) -> %d", (unsigned long long)o->id, (int)o->kind,
 			 c[i].result);
 		fz_expect("a ring completion", c[i].result, o->expect);
@@ -167,50 +257,119 @@ static unsigned unsubmitted(const struct fz_ring *g)
 /* Submitting                                                               */
 /* ------------------------------------------------------------------------ */
 
-/*
- * The directory whose sync durable operation o shares with the others of
- * its submit (src/ring_dsync.c): 0 for the input's directory (f, g and d
- * are in it), 1 for the one that does not exist (nodir/x), -1 for an
- * operation that syncs no directory or keeps its own sync (a copy with
- * MMAPIO_COPY_OVERWRITE).
- */
-static int shared_dir(const struct fz_rop *o)
+/* The directory a path is in: 0 for the input's (f, g and d), 1 for nodir. */
+static int dir_of(int path)
 {
-	int path;
-
-	if (o->kind == MMAPIO_OP_CREATE && (o->flags & MMAPIO_CREATE_DURABLE))
-		path = o->path;
-	else if (o->kind == MMAPIO_OP_COPY && (o->flags & MMAPIO_COPY_DURABLE) &&
-		 !(o->flags & MMAPIO_COPY_OVERWRITE))
-		path = o->dst;
-	else
-		return -1;
 	return path == FZ_PX ? 1 : 0;
 }
 
 /*
- * The ring's own operations that a blocking submit of the operations
- * marked in `in` (applied) runs, as mmapio_ring_stats counts them: one
- * directory sync for each directory that two or more durable operations
- * name, when at least one of them succeeded (those that failed by
- * themselves need no sync).  The fuzzer's syncs never fail, so no
- * clean-up deletes follow.
+ * The directories whose sync durable operation o shares with the others
+ * of its group in its submit (src/ring_dsync.c), into dirs: a create's, a
+ * copy's destination's, both of a rename's (once when they are one).
+ * Returns how many: 0 for an operation that syncs no directory or keeps
+ * its own sync (a copy with MMAPIO_COPY_OVERWRITE).
+ */
+static int shared_dirs(const struct fz_rop *o, int dirs[2])
+{
+	if (o->kind == MMAPIO_OP_CREATE && (o->flags & MMAPIO_CREATE_DURABLE))
+		dirs[0] = dir_of(o->path);
+	else if (o->kind == MMAPIO_OP_COPY && (o->flags & MMAPIO_COPY_DURABLE) &&
+		 !(o->flags & MMAPIO_COPY_OVERWRITE))
+		dirs[0] = dir_of(o->dst);
+	else if (o->kind == MMAPIO_OP_RENAME && (o->flags & MMAPIO_RENAME_DURABLE))
+		dirs[0] = dir_of(o->dst);
+	else
+		return 0;
+	if (o->kind != MMAPIO_OP_RENAME || dir_of(o->src) == dirs[0])
+		return 1;
+	dirs[1] = dir_of(o->src);
+	return 2;
+}
+
+/*
+ * The ring's own operations that a blocking submit runs for the
+ * operations marked in `in` (applied, all of one group), as
+ * mmapio_ring_stats counts them: one directory sync for each directory
+ * that two or more durable operations name, when at least one of them
+ * succeeded (those that failed by themselves, or were cancelled by a
+ * barrier, need no sync).  The fuzzer's syncs never fail, so no clean-up
+ * deletes follow.
  */
 static unsigned shared_syncs(const struct fz_ring *g, const bool *in)
 {
 	unsigned named[2] = { 0, 0 }, n = 0;
 	bool ok[2] = { false, false };
-	int k, d;
+	int k, d, dirs[2], nd;
 
 	for (k = 0; k < FZ_RING_OPS; k++) {
-		if (!in[k] || (d = shared_dir(&g->ops[k])) < 0)
-			continue;
-		named[d]++;
-		ok[d] = ok[d] || g->ops[k].expect >= 0;
+		nd = in[k] ? shared_dirs(&g->ops[k], dirs) : 0;
+		for (d = 0; d < nd; d++) {
+			named[dirs[d]]++;
+			ok[dirs[d]] = ok[dirs[d]] || g->ops[k].expect >= 0;
+		}
 	}
 	for (d = 0; d < 2; d++)
 		n += named[d] >= 2 && ok[d] ? 1 : 0;
 	return n;
+}
+
+/* The first operation of g not submitted yet, in the order prepared (ids grow). */
+static struct fz_rop *next_unsubmitted(struct fz_ring *g)
+{
+	struct fz_rop *next = NULL;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++) {
+		struct fz_rop *o = &g->ops[k];
+
+		if (o->used && !o->submitted && (next == NULL || o->id < next->id))
+			next = o;
+	}
+	return next;
+}
+
+/* Waits for the io_uring operations that blocking ring g's submit would race. */
+static void quiesce_unsubmitted(const struct fz_ring *g)
+{
+	unsigned mask = 0;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used && !g->ops[k].submitted)
+			mask |= fz_rop_paths(&g->ops[k]);
+	fz_quiesce(mask, -1);
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used && !g->ops[k].submitted && g->ops[k].kind == MMAPIO_OP_WRITE)
+			fz_quiesce(0, g->ops[k].inode);
+}
+
+/*
+ * Runs, as blocking ring g's submit does, its n operations not submitted
+ * yet: group by group in the order prepared, each group's directory syncs
+ * shared among its own operations only.
+ */
+static void run_blocking(struct fz_ring *g, unsigned n)
+{
+	bool in[FZ_RING_OPS] = { false };
+	unsigned order, group = 0;
+
+	for (order = 0; order < n; order++) {
+		struct fz_rop *next = next_unsubmitted(g);
+
+		if (order > 0 && next->group != group) {
+			g->blocking_ops += shared_syncs(g, in);
+			memset(in, 0, sizeof(in));
+		}
+		group = next->group;
+		next->submitted = true;
+		rop_apply(g, next);
+		in[next - g->ops] = true;
+		/* Cancelled ones and flushes with nothing to sync never reach the engine. */
+		if (!next->cancelled && (next->kind != MMAPIO_OP_FLUSH || next->counted))
+			g->blocking_ops++;
+	}
+	g->blocking_ops += shared_syncs(g, in);
 }
 
 /*
@@ -219,51 +378,35 @@ static unsigned shared_syncs(const struct fz_ring *g, const bool *in)
  */
 static void ring_submit(struct fz_ring *g)
 {
-	unsigned n = unsubmitted(g), mask = 0, k, order;
-	bool in[FZ_RING_OPS] = { false };
+	unsigned n = unsubmitted(g), order;
 	int rc;
 
-	for (k = 0; k < FZ_RING_OPS; k++)
-		if (g->ops[k].used && !g->ops[k].submitted)
-			mask |= rop_paths(&g->ops[k]);
 	if (!g->async)
-		fz_quiesce(mask, -1);
+		quiesce_unsubmitted(g);
 	fz_trace("ring_submit ring=%d -> %u", (int)(g - fz.ring), n);
 	rc = mmapio_ring_submit(g->ring);
 	fz_expect("mmapio_ring_submit", rc, (int)n);
-	/* In the order prepared: ids grow. */
-	for (order = 0; order < n; order++) {
-		struct fz_rop *next = NULL;
-
-		for (k = 0; k < FZ_RING_OPS; k++) {
-			struct fz_rop *o = &g->ops[k];
-
-			if (o->used && !o->submitted && (next == NULL || o->id < next->id))
-				next = o;
-		}
-		next->submitted = true;
-		if (g->async)
-			continue;
-		rop_apply(g, next);
-		in[next - g->ops] = true;
-		if (next->kind != MMAPIO_OP_FLUSH || next->counted)
-			g->blocking_ops++;
-	}
 	g->inflight += n;
-	if (!g->async) {
-		g->blocking_ops += shared_syncs(g, in);
-		fz_witness_attach_missing();
-		fz_check_paths("blocking ring submit");
+	if (g->async) {
+		for (order = 0; order < n; order++)
+			next_unsubmitted(g)->submitted = true;
+		return;
 	}
+	run_blocking(g, n);
+	fz_witness_attach_missing();
+	fz_check_paths("blocking ring submit");
 }
 
-/* Submits what io_uring ring g holds and reaps until nothing is outstanding. */
-static void ring_drain(struct fz_ring *g)
+/*
+ * Reaps until nothing submitted to io_uring ring g is outstanding, having
+ * submitted what it holds when submit is true.
+ */
+static void ring_drain_as(struct fz_ring *g, bool submit)
 {
 	struct mmapio_completion c[FZ_RING_OPS];
 	int rounds = 0, rc;
 
-	if (unsubmitted(g) > 0)
+	if (submit && unsubmitted(g) > 0)
 		ring_submit(g);
 	while (g->inflight > 0) {
 		rc = mmapio_ring_wait(g->ring, c, FZ_RING_OPS, g->inflight, 1000);
@@ -276,7 +419,18 @@ static void ring_drain(struct fz_ring *g)
 	}
 }
 
-void fz_quiesce(unsigned path_mask, int inode)
+/* Submits what io_uring ring g holds and reaps until nothing is outstanding. */
+static void ring_drain(struct fz_ring *g)
+{
+	ring_drain_as(g, true);
+}
+
+/*
+ * fz_quiesce for a prep call on ring own (NULL: any other call): the
+ * operations of own's groups before the one the prep goes to need no
+ * waiting, as a barrier orders them before it.
+ */
+void fz_quiesce_but(const struct fz_ring *own, unsigned path_mask, int inode)
 {
 	int r, k;
 
@@ -286,13 +440,22 @@ void fz_quiesce(unsigned path_mask, int inode)
 		if (!g->used || !g->async)
 			continue;
 		for (k = 0; k < FZ_RING_OPS; k++) {
-			if (g->ops[k].used && rop_conflicts(&g->ops[k], path_mask, inode)) {
+			const struct fz_rop *o = &g->ops[k];
+
+			if (!o->used || (g == own && o->group < own->group))
+				continue;
+			if (rop_conflicts(o, path_mask, inode)) {
 				fz_trace("  (waiting for io_uring ring %d)", r);
 				ring_drain(g);
 				break;
 			}
 		}
 	}
+}
+
+void fz_quiesce(unsigned path_mask, int inode)
+{
+	fz_quiesce_but(NULL, path_mask, inode);
 }
 
 void fz_quiesce_all(void)
@@ -310,7 +473,7 @@ void fz_quiesce_all(void)
 /* ------------------------------------------------------------------------ */
 
 /* Picks a ring in use, or -1. */
-static int pick_ring(void)
+int fz_pick_ring(void)
 {
 	int s = fz_u8() % FZ_RINGS, k;
 
@@ -393,6 +556,28 @@ void fz_op_ring_open(void)
 	g->ring = ring;
 	g->backend = got;
 	g->async = got == MMAPIO_BACKEND_URING;
+	g->failed_group = UINT_MAX;
+}
+
+/*
+ * True when g's submitted operations not reaped yet are of more than one
+ * group: a later one may still be held by a barrier (close discards it)
+ * or have gone to the engine (close waits for it), as timing has it.
+ */
+static bool groups_pending(const struct fz_ring *g)
+{
+	unsigned lo = UINT_MAX, hi = 0;
+	int k;
+
+	for (k = 0; k < FZ_RING_OPS; k++) {
+		const struct fz_rop *o = &g->ops[k];
+
+		if (!o->used || !o->submitted || o->cancelled)
+			continue;
+		lo = o->group < lo ? o->group : lo;
+		hi = o->group > hi ? o->group : hi;
+	}
+	return lo < hi;
 }
 
 /* Closes ring slot r: what it ran is in the model, what it held is dropped. */
@@ -401,20 +586,20 @@ static void ring_close(int r)
 	struct fz_ring *g = &fz.ring[r];
 	int k, rc;
 
+	if (g->async && groups_pending(g)) {
+		fz_trace("  (waiting for the groups of io_uring ring %d)", r);
+		ring_drain_as(g, false);
+	}
 	fz_trace("ring_close ring=%d (inflight %u, unsubmitted %u) -> 0", r, g->inflight,
 		 unsubmitted(g));
 	/* Submitted operations run to their end; the rest are discarded. */
-	for (k = 0; k < FZ_RING_OPS; k++) {
-		struct fz_rop *o = &g->ops[k];
-
-		if (!o->used)
-			continue;
-		if (o->submitted && !o->applied)
-			rop_apply(g, o);
-		rop_done(o);
-	}
+	apply_before(g, UINT_MAX);
 	rc = mmapio_ring_close(g->ring);
 	fz_expect("mmapio_ring_close", rc, 0);
+	/* Only now: the kernel may have read a write's bytes until the close. */
+	for (k = 0; k < FZ_RING_OPS; k++)
+		if (g->ops[k].used)
+			rop_done(&g->ops[k]);
 	g->used = false;
 	fz_witness_attach_missing();
 	fz_check_paths("ring close");
@@ -422,7 +607,7 @@ static void ring_close(int r)
 
 void fz_op_ring_close(void)
 {
-	int r = pick_ring();
+	int r = fz_pick_ring();
 
 	if (r >= 0)
 		ring_close(r);
@@ -445,202 +630,15 @@ void fz_rings_forget_map(int slot)
 		for (k = 0; k < FZ_RING_OPS; k++) {
 			struct fz_rop *o = &fz.ring[r].ops[k];
 
-			if (o->used && o->kind == MMAPIO_OP_FLUSH && o->map == slot)
+			if (o->used && (o->kind == MMAPIO_OP_FLUSH || o->kind == MMAPIO_OP_WRITE) &&
+			    o->map == slot)
 				o->map = -1;
 		}
 }
 
-/* ------------------------------------------------------------------------ */
-/* Preparing                                                                */
-/* ------------------------------------------------------------------------ */
-
-/* Records a prepared operation in ring g and in its map. */
-static void rop_record(struct fz_ring *g, struct fz_rop *o)
-{
-	o->used = true;
-	o->submitted = false;
-	o->applied = false;
-	g->prepared++;
-	if (o->kind == MMAPIO_OP_FLUSH) {
-		if (o->counted)
-			fz.map[o->map].ring_counted++;
-		else
-			fz.map[o->map].ring_uncounted++;
-	}
-}
-
-/* Prepares a flush of one range or of several; fills o.  Returns the prep's result. */
-static int prep_flush(struct fz_ring *g, struct fz_rop *o, bool several)
-{
-	struct mmapio_range ranges[6];
-	int s = fz_pick_map(), want, i, n;
-	uint64_t lo = UINT64_MAX, hi = 0, off, len;
-	bool null_ranges;
-	struct fz_map *m;
-	void *ud = (void *)(uintptr_t)o->id;
-
-	if (s < 0)
-		return FZ_SKIP;
-	m = &fz.map[s];
-	o->kind = MMAPIO_OP_FLUSH;
-	o->map = s;
-	if (!several) {
-		off = fz_pick_off(m->len);
-		len = fz_pick_len(m->len, off);
-		want = fz_range_ok(m->len, off, len) ? 0 : -ERANGE;
-		o->counted = m->mode == MMAPIO_READ_WRITE && len > 0;
-		fz_trace("ring_prep_flush ring=%d id=%llu map=%d off=%llu len=%llu -> %d",
-			 (int)(g - fz.ring), (unsigned long long)o->id, s, (unsigned long long)off,
-			 (unsigned long long)len, want);
-		fz_expect("mmapio_ring_prep_flush",
-			  mmapio_ring_prep_flush(g->ring, m->map, off, len, ud), want);
-		return want;
-	}
-	n = fz_u8() % 7;
-	null_ranges = fz_u8() % 16 == 0;
-	want = n == 0 || null_ranges ? -EINVAL : 0;
-	for (i = 0; i < n; i++) {
-		ranges[i].off = fz_pick_off(m->len);
-		ranges[i].len = fz_pick_len(m->len, ranges[i].off);
-		if (!fz_range_ok(m->len, ranges[i].off, ranges[i].len) && want == 0)
-			want = -ERANGE;
-		if (ranges[i].len > 0 && ranges[i].off < lo)
-			lo = ranges[i].off;
-		if (ranges[i].len > 0 && ranges[i].off + ranges[i].len > hi)
-			hi = ranges[i].off + ranges[i].len;
-	}
-	o->counted = m->mode == MMAPIO_READ_WRITE && hi > 0;
-	fz_trace("ring_prep_flush_ranges ring=%d id=%llu map=%d n=%d%s -> %d", (int)(g - fz.ring),
-		 (unsigned long long)o->id, s, n, null_ranges ? " ranges=NULL" : "", want);
-	fz_expect("mmapio_ring_prep_flush_ranges",
-		  mmapio_ring_prep_flush_ranges(g->ring, m->map, null_ranges ? NULL : ranges,
-						(size_t)n, ud),
-		  want);
-	return want;
-}
-
-/* Prepares a create; fills o.  Returns the prep's result. */
-static int prep_create(struct fz_ring *g, struct fz_rop *o, bool null_path)
-{
-	void *ud = (void *)(uintptr_t)o->id;
-	struct fz_opts opts;
-	uint8_t f = 0;
-	bool huge;
-	int want, rc;
-
-	o->kind = MMAPIO_OP_CREATE;
-	o->path = fz_pick_path();
-	f = fz_u8();
-	o->size = f % 16 == 0 ? 0 : f % 16 == 1 ? UINT64_MAX - f / 16 : fz_pick_size();
-	fz_pick_opts(&opts, o->size);
-	o->flags = opts.flags &
-		   (MMAPIO_CREATE_EXCLUSIVE | MMAPIO_CREATE_SPARSE | MMAPIO_CREATE_DURABLE);
-	o->perm = opts.perm;
-	want = null_path || opts.bad ? -EINVAL : 0;
-	huge = want == 0 && o->size > (uint64_t)INT64_MAX;
-	if (huge && !fz_known[KB_RING_CREATE_HUGE_SIZE])
-		want = -EFBIG;
-	if (g->async && want == 0)
-		fz_quiesce(rop_paths(o), -1);
-	fz_trace("ring_prep_create ring=%d id=%llu path=%d size=%llu flags=%#x perm=%o -> %d",
-		 (int)(g - fz.ring), (unsigned long long)o->id, o->path, (unsigned long long)o->size,
-		 opts.flags, opts.perm, want);
-	rc = mmapio_ring_prep_create(g->ring, null_path ? NULL : fz.path[o->path], o->size, opts.p,
-				     ud);
-	/* The fix may refuse it as -EINVAL, as long as the prep call does. */
-	fz_expect2("mmapio_ring_prep_create", rc, want, huge && want < 0, -EINVAL);
-	return rc;
-}
-
-/* Prepares a copy; fills o.  Returns the prep's result. */
-static int prep_copy(struct fz_ring *g, struct fz_rop *o, bool null_path)
-{
-	void *ud = (void *)(uintptr_t)o->id;
-	uint8_t f;
-	int want;
-
-	o->kind = MMAPIO_OP_COPY;
-	o->src = fz_pick_path();
-	o->dst = fz_u8() % 4 == 0 ? fz_pick_path() : FZ_P1;
-	f = fz_u8();
-	o->flags = (f & 1 ? MMAPIO_COPY_OVERWRITE : 0) |
-		   ((f & 0x30) == 0x30 ? MMAPIO_COPY_DURABLE : 0);
-	want = null_path ? -EINVAL : 0;
-	if ((f & 0xc0) == 0xc0) {
-		o->flags |= 16;
-		want = -EINVAL;
-	}
-	if (g->async && want == 0)
-		fz_quiesce(rop_paths(o), -1);
-	fz_trace("ring_prep_copy ring=%d id=%llu %d -> %d flags=%#x -> %d", (int)(g - fz.ring),
-		 (unsigned long long)o->id, o->src, o->dst, o->flags, want);
-	fz_expect("mmapio_ring_prep_copy",
-		  mmapio_ring_prep_copy(g->ring, null_path ? NULL : fz.path[o->src], fz.path[o->dst],
-					o->flags, ud),
-		  want);
-	return want;
-}
-
-/* Prepares a delete; fills o.  Returns the prep's result. */
-static int prep_delete(struct fz_ring *g, struct fz_rop *o, bool null_path)
-{
-	void *ud = (void *)(uintptr_t)o->id;
-	int want = null_path ? -EINVAL : 0;
-
-	o->kind = MMAPIO_OP_DELETE;
-	o->path = fz_pick_path();
-	if (g->async && want == 0)
-		fz_quiesce(rop_paths(o), -1);
-	fz_trace("ring_prep_delete ring=%d id=%llu path=%d -> %d", (int)(g - fz.ring),
-		 (unsigned long long)o->id, o->path, want);
-	fz_expect("mmapio_ring_prep_delete",
-		  mmapio_ring_prep_delete(g->ring, null_path ? NULL : fz.path[o->path], ud), want);
-	return want;
-}
-
-/* Prepares a create, copy or delete (kind 0, 1, 2); fills o.  Returns the prep's result. */
-static int prep_path_op(struct fz_ring *g, struct fz_rop *o, int kind)
-{
-	bool null_path = fz_u8() % 16 == 0;
-
-	o->path = o->src = o->dst = -1;
-	if (kind == 0)
-		return prep_create(g, o, null_path);
-	if (kind == 1)
-		return prep_copy(g, o, null_path);
-	return prep_delete(g, o, null_path);
-}
-
-void fz_op_ring_prep(void)
-{
-	int r = pick_ring(), kind = fz_u8() % 5, k, want;
-	struct fz_ring *g;
-	struct fz_rop *o = NULL;
-
-	if (r < 0)
-		return;
-	g = &fz.ring[r];
-	for (k = 0; k < FZ_RING_OPS; k++)
-		if (!g->ops[k].used) {
-			o = &g->ops[k];
-			break;
-		}
-	if (o == NULL)
-		return;
-	memset(o, 0, sizeof(*o));
-	o->id = fz.next_id++;
-	o->map = -1;
-	if (kind >= 3)
-		want = prep_flush(g, o, kind == 4);
-	else
-		want = prep_path_op(g, o, kind);
-	if (want == 0)
-		rop_record(g, o);
-}
-
 void fz_op_ring_submit(void)
 {
-	int r = pick_ring();
+	int r = fz_pick_ring();
 
 	if (r >= 0)
 		ring_submit(&fz.ring[r]);
@@ -653,7 +651,7 @@ void fz_op_ring_submit(void)
 void fz_op_ring_reap(void)
 {
 	static const int timeouts[] = { 0, 1, 5, 20, -1, -2 };
-	int r = pick_ring(), rc, want = 0;
+	int r = fz_pick_ring(), rc, want = 0;
 	uint8_t how = fz_u8();
 	unsigned max = fz_u8() % 9, min = fz_u8() % 10, cap, low = 0;
 	int timeout = timeouts[fz_u8() % 6];
@@ -700,7 +698,7 @@ void fz_op_ring_reap(void)
 
 void fz_op_ring_misc(void)
 {
-	int r = pick_ring(), fd;
+	int r = fz_pick_ring(), fd;
 	uint8_t kind = fz_u8() % 3;
 	struct mmapio_ring_stats st;
 	struct pollfd p;
