@@ -376,7 +376,7 @@ static void run_blocking(struct fz_ring *g, unsigned n)
  * Submits ring g and applies what a blocking ring ran.  Returns after
  * checking the count mmapio_ring_submit returned.
  */
-static void ring_submit(struct fz_ring *g)
+void fz_ring_submit(struct fz_ring *g)
 {
 	unsigned n = unsubmitted(g), order;
 	int rc;
@@ -407,7 +407,7 @@ static void ring_drain_as(struct fz_ring *g, bool submit)
 	int rounds = 0, rc;
 
 	if (submit && unsubmitted(g) > 0)
-		ring_submit(g);
+		fz_ring_submit(g);
 	while (g->inflight > 0) {
 		rc = mmapio_ring_wait(g->ring, c, FZ_RING_OPS, g->inflight, 1000);
 		if (rc < 0)
@@ -641,7 +641,7 @@ void fz_op_ring_submit(void)
 	int r = fz_pick_ring();
 
 	if (r >= 0)
-		ring_submit(&fz.ring[r]);
+		fz_ring_submit(&fz.ring[r]);
 }
 
 /* ------------------------------------------------------------------------ */

@@ -164,17 +164,27 @@ static int prep_delete(struct fz_ring *g, struct fz_rop *o, bool null_path)
 }
 
 /*
- * True when a ring write on map m is one the decoder does not make while
- * its KNOWN_BUG_ switch is on: the map's descriptor (whose status flags
- * belong to the open file, so they are asked now) has O_APPEND or
- * O_DIRECT.
+ * The map's descriptor's status flags (they belong to the open file, so
+ * they are asked now, as the prep call asks them).
  */
-static bool write_steered(const struct fz_map *m)
+static int map_fd_flags(const struct fz_map *m)
 {
 	int fl = fcntl(mmapio_fd(m->map), F_GETFL);
 
 	if (fl < 0)
 		fz_fail("fcntl(F_GETFL) of map's descriptor: %d", fl);
+	return fl;
+}
+
+/*
+ * True when a ring write on map m is one the decoder does not make while
+ * its KNOWN_BUG_ switch is on: the map's descriptor has O_APPEND or
+ * O_DIRECT.
+ */
+static bool write_steered(const struct fz_map *m)
+{
+	int fl = map_fd_flags(m);
+
 	return ((fl & O_APPEND) && fz_known[KB_RING_WRITE_APPEND]) ||
 	       ((fl & O_DIRECT) && fz_known[KB_RING_WRITE_DIRECT]);
 }
@@ -218,6 +228,17 @@ static int prep_write(struct fz_ring *g, struct fz_rop *o)
 	if (want == 0 && g->async && o->off + o->len > fz_map_file_size(m))
 		return FZ_SKIP;
 	if (want == 0 && write_steered(m))
+		return FZ_SKIP;
+	/*
+	 * On an O_APPEND or O_DIRECT descriptor the bytes are copied through
+	 * the mapping when the write runs (the header of
+	 * mmapio_ring_prep_write), where a range across the end of a cut file
+	 * leaves bytes beyond it that no model can tell: such writes are made
+	 * only inside the file, and a blocking ring's is submitted at once
+	 * (fz_op_ring_prep) so that no call cuts the file before it runs.
+	 */
+	o->via_map = (map_fd_flags(m) & (O_APPEND | O_DIRECT)) != 0;
+	if (want == 0 && o->via_map && fz_access_class(m, o->off, o->len) != FZ_ACC_OK)
 		return FZ_SKIP;
 	if (want == 0 && !null_src) {
 		o->data = malloc(o->len > 0 ? o->len : 1);
@@ -357,6 +378,8 @@ void fz_op_ring_prep(void)
 		want = prep_path_op(g, o, kind);
 	if (want == 0)
 		rop_record(g, o);
+	if (want == 0 && o->kind == MMAPIO_OP_WRITE && o->via_map && !g->async)
+		fz_ring_submit(g);
 }
 
 void fz_op_ring_barrier(void)
