@@ -340,6 +340,9 @@ struct fz_state {
 	bool o_direct_ok;
 	bool copy_in_place;   /* an overwriting copy rewrites the old inode */
 	bool mlock_ok;        /* mlock is not limited (root, or no RLIMIT_MEMLOCK) */
+	bool rename_noreplace_ok; /* mmapio_rename takes MMAPIO_RENAME_NOREPLACE */
+	bool rename_exchange_ok;  /* and MMAPIO_RENAME_EXCHANGE (else -ENOTSUP) */
+	bool ofd_locks;       /* range locks belong to the map (Linux), not the process */
 	bool cow_mlock, cow_populate, cow_populate_write; /* of the current fs */
 	int uring_open_rc;    /* what opening an io_uring ring returned */
 	enum mmapio_backend auto_backend; /* what MMAPIO_BACKEND_AUTO picks here */

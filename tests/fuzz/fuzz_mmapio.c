@@ -549,6 +549,45 @@ static void probe_fs(struct fz_fs *f)
 }
 
 /* Finds what this host offers (see struct fz_state). */
+/*
+ * What the header leaves to the host, asked of the library on the existing
+ * files a and b: whether mmapio_rename takes NOREPLACE
+ * and EXCHANGE (-ENOTSUP where it lacks renameat2), and whether two maps of
+ * one file conflict in their range locks (open-file-description locks on
+ * Linux) or not (POSIX locks, which belong to the process).  Asked on the
+ * disk's filesystem; tmpfs has the same.  Leaves b, with a's byte, and no a.
+ */
+static void probe_rename_and_locks(const char *a, const char *b)
+{
+	mmapio_map *m1 = NULL, *m2 = NULL;
+	int rc;
+
+	rc = mmapio_rename(a, b, MMAPIO_RENAME_EXCHANGE);
+	if (rc != 0 && rc != -ENOTSUP)
+		fz_fail("probe: mmapio_rename EXCHANGE: %d", rc);
+	fz.rename_exchange_ok = rc == 0;
+	if (unlink(b) < 0)
+		fz_fail("probe: unlink %s: %s", b, strerror(errno));
+	rc = mmapio_rename(a, b, MMAPIO_RENAME_NOREPLACE);
+	if (rc != 0 && rc != -ENOTSUP)
+		fz_fail("probe: mmapio_rename NOREPLACE: %d", rc);
+	fz.rename_noreplace_ok = rc == 0;
+	if (rc != 0 && rename(a, b) < 0)
+		fz_fail("probe: rename %s: %s", a, strerror(errno));
+
+	if (mmapio_open(b, MMAPIO_READ_WRITE, NULL, &m1) != 0 ||
+	    mmapio_open(b, MMAPIO_READ_WRITE, NULL, &m2) != 0)
+		fz_fail("probe: two maps of %s do not open", b);
+	if (mmapio_range_lock(m1, 0, 1, MMAPIO_RANGE_EXCLUSIVE | MMAPIO_RANGE_NOWAIT) != 0)
+		fz_fail("probe: a range lock of a map alone fails");
+	rc = mmapio_range_lock(m2, 0, 1, MMAPIO_RANGE_EXCLUSIVE | MMAPIO_RANGE_NOWAIT);
+	if (rc != 0 && rc != -EAGAIN)
+		fz_fail("probe: mmapio_range_lock of a second map: %d", rc);
+	fz.ofd_locks = rc == -EAGAIN;
+	mmapio_close(m2);
+	mmapio_close(m1);
+}
+
 static void probe_host(void)
 {
 	char a[300], b[300];
@@ -567,6 +606,7 @@ static void probe_host(void)
 	if (stat(b, &st) < 0 || mmapio_copy(a, b, MMAPIO_COPY_OVERWRITE) != 0 || stat(b, &st2) < 0)
 		fz_fail("probe: mmapio_copy onto an existing file failed");
 	fz.copy_in_place = st.st_ino == st2.st_ino;
+	probe_rename_and_locks(a, b);
 	unlink(a);
 	unlink(b);
 
@@ -682,9 +722,10 @@ static void setup_once(void)
 	if (trace_live)
 		fprintf(stderr,
 			"mmapio-fuzz: dirs %s %s page %zu uring %d (%d) auto %d copy-in-place %d "
-			"mlock %d\n",
+			"mlock %d rename noreplace %d exchange %d ofd-locks %d\n",
 			fz.fs[0].dir, fz.nfs > 1 ? fz.fs[1].dir : "-", fz.page, fz.uring_ok,
-			fz.uring_open_rc, (int)fz.auto_backend, fz.copy_in_place, fz.mlock_ok);
+			fz.uring_open_rc, (int)fz.auto_backend, fz.copy_in_place, fz.mlock_ok,
+			fz.rename_noreplace_ok, fz.rename_exchange_ok, fz.ofd_locks);
 }
 
 /* ------------------------------------------------------------------------ */

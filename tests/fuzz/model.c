@@ -374,6 +374,10 @@ int fz_model_rename(int from, int to, unsigned flags)
 	if ((flags & ~known) || ((flags & MMAPIO_RENAME_NOREPLACE) &&
 				 (flags & MMAPIO_RENAME_EXCHANGE)))
 		return -EINVAL;
+	/* The host's lack comes before anything is looked up (posix_file.c). */
+	if (((flags & MMAPIO_RENAME_NOREPLACE) && !fz.rename_noreplace_ok) ||
+	    ((flags & MMAPIO_RENAME_EXCHANGE) && !fz.rename_exchange_ok))
+		return -ENOTSUP;
 	rc = rename_target(from, to, flags);
 	if (rc < 0 || from == to)
 		return rc;

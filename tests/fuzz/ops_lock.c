@@ -10,6 +10,8 @@
  * maps of the same inode.  A lock that would wait for a conflict is made
  * with MMAPIO_RANGE_NOWAIT instead, so that the decoder never waits for
  * itself: the result is then -EAGAIN, and the locks stay as they were.
+ * Elsewhere they are POSIX locks, which belong to the process: no map of
+ * this one conflicts with another (fz.ofd_locks, probed at the start).
  */
 #include <errno.h>
 #include <string.h>
@@ -56,13 +58,19 @@ static unsigned locks_after(const struct fz_map *m, uint64_t lo, uint64_t hi, bo
 	return n;
 }
 
-/* True when another map of m's file holds a lock that [lo, hi) conflicts with. */
+/*
+ * True when another map of m's file holds a lock that [lo, hi) conflicts
+ * with.  Never where the locks are POSIX ones (not Linux): they belong to
+ * the process, so its maps do not conflict with each other.
+ */
 static bool lock_conflicts(int slot, uint64_t lo, uint64_t hi, bool exclusive)
 {
 	const struct fz_map *m = &fz.map[slot];
 	int s;
 	unsigned i;
 
+	if (!fz.ofd_locks)
+		return false;
 	for (s = 0; s < FZ_MAPS; s++) {
 		const struct fz_map *o = &fz.map[s];
 
