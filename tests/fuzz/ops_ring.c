@@ -133,6 +133,11 @@ static int rop_run(const struct fz_ring *g, struct fz_rop *o)
 	case MMAPIO_OP_DELETE:
 		return fz_model_delete(o->path);
 	case MMAPIO_OP_WRITE:
+		/* Through the mapping, only inside the file (see prep_write). */
+		if (o->via_map && o->len > 0 && o->off + o->len > fz.inode[o->inode].size)
+			fz_fail("model: a ring write through the mapping of map %d reaches past "
+				"the end of its file (%llu bytes) when it runs", o->map,
+				(unsigned long long)fz.inode[o->inode].size);
 		fz_inode_pwrite(o->inode, o->off, o->data, o->len);
 		return 0;
 	case MMAPIO_OP_RENAME:

@@ -233,13 +233,22 @@ static int prep_write(struct fz_ring *g, struct fz_rop *o)
 	 * On an O_APPEND or O_DIRECT descriptor the bytes are copied through
 	 * the mapping when the write runs (the header of
 	 * mmapio_ring_prep_write), where a range across the end of a cut file
-	 * leaves bytes beyond it that no model can tell: such writes are made
-	 * only inside the file, and a blocking ring's is submitted at once
-	 * (fz_op_ring_prep) so that no call cuts the file before it runs.
+	 * leaves bytes beyond it that no model can tell.  So such a write is
+	 * made only inside the file as it will be when the write runs: first
+	 * everything of its own ring that could cut the file runs (a blocking
+	 * ring's prepared operations are submitted, an io_uring ring's on the
+	 * file drained, barriers or not), and a blocking ring's write is then
+	 * submitted at once (fz_op_ring_prep), so that nothing comes between.
 	 */
 	o->via_map = (map_fd_flags(m) & (O_APPEND | O_DIRECT)) != 0;
-	if (want == 0 && o->via_map && fz_access_class(m, o->off, o->len) != FZ_ACC_OK)
-		return FZ_SKIP;
+	if (want == 0 && o->via_map) {
+		if (g->async)
+			fz_quiesce(0, m->inode);
+		else
+			fz_ring_submit(g);
+		if (fz_access_class(m, o->off, o->len) != FZ_ACC_OK)
+			return FZ_SKIP;
+	}
 	if (want == 0 && !null_src) {
 		o->data = malloc(o->len > 0 ? o->len : 1);
 		if (o->data == NULL)
