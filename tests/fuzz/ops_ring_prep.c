@@ -235,17 +235,17 @@ static int prep_write(struct fz_ring *g, struct fz_rop *o)
 	 * mmapio_ring_prep_write), where a range across the end of a cut file
 	 * leaves bytes beyond it that no model can tell.  So such a write is
 	 * made only inside the file as it will be when the write runs: first
-	 * everything of its own ring that could cut the file runs (a blocking
-	 * ring's prepared operations are submitted, an io_uring ring's on the
-	 * file drained, barriers or not), and a blocking ring's write is then
-	 * submitted at once (fz_op_ring_prep), so that nothing comes between.
+	 * everything that could cut the file before it runs does (a blocking
+	 * ring's own prepared operations are submitted, and every io_uring
+	 * ring's on the file, this one's too, barriers or not, drained), and
+	 * a blocking ring's write is then submitted at once (fz_op_ring_prep),
+	 * so that nothing comes between.
 	 */
 	o->via_map = (map_fd_flags(m) & (O_APPEND | O_DIRECT)) != 0;
 	if (want == 0 && o->via_map) {
-		if (g->async)
-			fz_quiesce(0, m->inode);
-		else
+		if (!g->async)
 			fz_ring_submit(g);
+		fz_quiesce(0, m->inode);
 		if (fz_access_class(m, o->off, o->len) != FZ_ACC_OK)
 			return FZ_SKIP;
 	}
